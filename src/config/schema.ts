@@ -1,0 +1,166 @@
+import os from 'node:os'
+import convict from 'convict'
+
+/**
+ * The configuration schema of SPEC §7: every environment variable, its default and its validation.
+ * Keys are nested so that each part receives only its slice (`config.limits`, `config.s3`, …).
+ * Entries marked `dynamic` may change at run time (SPEC §7, last paragraph).
+ */
+
+convict.addFormat({
+  name: 'json-object',
+  validate (value: unknown) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('must be a JSON object')
+  },
+  coerce (value: unknown) {
+    return typeof value === 'string' ? JSON.parse(value) as unknown : value
+  }
+})
+
+convict.addFormat({
+  name: 'positive-int',
+  validate (value: unknown) {
+    if (!Number.isInteger(value) || (value as number) < 1) throw new Error('must be an integer of at least 1')
+  },
+  coerce: (value: unknown) => Number(value)
+})
+
+convict.addFormat({
+  name: 'optional-url',
+  validate (value: unknown) {
+    if (value === null || value === '') return
+    if (typeof value !== 'string' || !URL.canParse(value)) throw new Error('must be an absolute URL')
+  }
+})
+
+interface BreakerDefaults { timeoutMs: number, errorThresholdPercent: number, maxConcurrent: number, resetMs: number }
+
+function breaker (name: string, defaults: BreakerDefaults) {
+  return {
+    timeoutMs: { doc: `${name}: call timeout`, format: 'positive-int', default: defaults.timeoutMs, env: `BREAKER_${name}_TIMEOUT_MS` },
+    errorThresholdPercent: {
+      doc: `${name}: error percentage that opens the circuit`,
+      format: 'positive-int',
+      default: defaults.errorThresholdPercent,
+      env: `BREAKER_${name}_ERROR_THRESHOLD_PERCENT`
+    },
+    maxConcurrent: { doc: `${name}: concurrent calls allowed`, format: 'positive-int', default: defaults.maxConcurrent, env: `BREAKER_${name}_MAX_CONCURRENT` },
+    resetMs: { doc: `${name}: time open before a trial call`, format: 'positive-int', default: defaults.resetMs, env: `BREAKER_${name}_RESET_MS` }
+  }
+}
+
+export const configSchema = {
+  port: { doc: 'Public listener port', format: 'port', default: 8080, env: 'PORT' },
+  host: { doc: 'Public listener address', format: String, default: '0.0.0.0', env: 'HOST' },
+  appEnv: { doc: 'Environment; loads config/<env>.json', format: ['local', 'pre', 'pro'], default: 'local' as 'local' | 'pre' | 'pro', env: 'APP_ENV' },
+  configFile: { doc: 'Extra JSON file merged last', format: String, default: null as string | null, nullable: true, env: 'CONFIG_FILE' },
+  origin: {
+    kind: { doc: 'Where originals live', format: ['fs', 's3'], default: 'fs' as 'fs' | 's3', env: 'ORIGIN' },
+    fsRoot: { doc: 'Folder of originals (<tenant>/<domain>/<bucket>/<imageId>)', format: String, default: './data/originals', env: 'ORIGIN_FS_ROOT' }
+  },
+  s3: {
+    bucket: { doc: 'Bucket of originals', format: String, default: null as string | null, nullable: true, env: 'S3_BUCKET' },
+    region: { doc: 'AWS region', format: String, default: 'eu-west-1', env: 'S3_REGION' },
+    endpoint: { doc: 'S3-compatible endpoint URL', format: 'optional-url', default: null as string | null, nullable: true, env: 'S3_ENDPOINT' },
+    forcePathStyle: { doc: 'Path-style addressing for S3-compatible servers', format: Boolean, default: false, env: 'S3_FORCE_PATH_STYLE' },
+    keyPrefix: { doc: 'Prefix of every original key', format: String, default: '', env: 'S3_KEY_PREFIX' }
+  },
+  cache: {
+    memoryMaxBytes: { doc: 'In-process LRU of transformed images; 0 turns it off', format: 'nat', default: 268435456, env: 'CACHE_MEMORY_MAX_BYTES' },
+    s3Bucket: { doc: 'Shared transformed-image cache bucket (off when unset)', format: String, default: null as string | null, nullable: true, env: 'CACHE_S3_BUCKET' },
+    s3Prefix: { doc: 'Key prefix in the cache bucket', format: String, default: 'transformed/', env: 'CACHE_S3_PREFIX' }
+  },
+  logic: {
+    source: { doc: 'Where bucket logic comes from', format: ['file', 'remote'], default: 'file' as 'file' | 'remote', env: 'LOGIC_SOURCE' },
+    file: { doc: 'Logic file for LOGIC_SOURCE=file', format: String, default: './config/local-logic.json', env: 'LOGIC_FILE' },
+    logicManagerUrl: { doc: 'Static logic manager base URL (skips Eureka)', format: 'optional-url', default: null as string | null, nullable: true, env: 'LOGIC_MANAGER_URL' },
+    translatorUrl: { doc: 'Static translator base URL (skips Eureka)', format: 'optional-url', default: null as string | null, nullable: true, env: 'TRANSLATOR_URL' },
+    cacheTtlMs: { doc: 'Logic, alias and watermark cache TTL (dynamic)', format: 'nat', default: 60000, env: 'LOGIC_CACHE_TTL_MS' }
+  },
+  eureka: {
+    enabled: { doc: 'Register in and discover through Eureka', format: Boolean, default: false, env: 'EUREKA_ENABLED' },
+    host: { doc: 'Eureka server host', format: String, default: 'localhost', env: 'EUREKA_HOST' },
+    port: { doc: 'Eureka server port', format: 'port', default: 8761, env: 'EUREKA_PORT' },
+    servicePath: { doc: 'Eureka REST path', format: String, default: '/eureka/apps/', env: 'EUREKA_SERVICE_PATH' },
+    datacenter: { doc: 'Data center info flavour', format: ['local', 'aws', 'k8s'], default: 'local' as 'local' | 'aws' | 'k8s', env: 'EUREKA_DATACENTER' },
+    app: { doc: 'This service\'s Eureka app name', format: String, default: 'DELIVERY-IMAGES', env: 'EUREKA_APP' },
+    logicManagerApp: { doc: 'Logic manager app name', format: String, default: 'LOGIC-MANAGER', env: 'LOGIC_MANAGER_APP' },
+    translatorApp: { doc: 'Translator app name', format: String, default: 'TRANSLATOR', env: 'TRANSLATOR_APP' }
+  },
+  breakers: {
+    watermark: breaker('WATERMARK', { timeoutMs: 1000, errorThresholdPercent: 50, maxConcurrent: 50, resetMs: 10000 }),
+    logic: breaker('LOGIC', { timeoutMs: 1000, errorThresholdPercent: 50, maxConcurrent: 100, resetMs: 10000 }),
+    alias: breaker('ALIAS', { timeoutMs: 1000, errorThresholdPercent: 50, maxConcurrent: 100, resetMs: 10000 }),
+    origin: breaker('ORIGIN', { timeoutMs: 5000, errorThresholdPercent: 50, maxConcurrent: 200, resetMs: 10000 })
+  },
+  statsd: {
+    enabled: { doc: 'Send DogStatsD metrics', format: Boolean, default: true, env: 'STATSD_ENABLED' },
+    host: { doc: 'DogStatsD host', format: String, default: '127.0.0.1', env: 'STATSD_HOST' },
+    port: { doc: 'DogStatsD port', format: 'port', default: 8125, env: 'STATSD_PORT' },
+    prefix: { doc: 'Metric name prefix', format: String, default: 'delivery_images.', env: 'STATSD_PREFIX' }
+  },
+  tracing: {
+    enabled: { doc: 'Datadog APM tracing', format: Boolean, default: false, env: 'DD_TRACE_ENABLED' }
+  },
+  logLevel: {
+    doc: 'pino level (dynamic)',
+    format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
+    env: 'LOG_LEVEL'
+  },
+  dynamicConfig: {
+    source: { doc: 'Source of dynamic properties', format: ['none', 'file', 'dynamodb'], default: 'none' as 'none' | 'file' | 'dynamodb', env: 'DYNAMIC_CONFIG_SOURCE' },
+    file: { doc: 'Dynamic properties file', format: String, default: null as string | null, nullable: true, env: 'DYNAMIC_CONFIG_FILE' },
+    table: { doc: 'DynamoDB table of {key, value} items', format: String, default: null as string | null, nullable: true, env: 'DYNAMIC_CONFIG_TABLE' },
+    pollMs: { doc: 'Poll interval of the DynamoDB table', format: 'positive-int', default: 10000, env: 'DYNAMIC_CONFIG_POLL_MS' },
+    dynamodbEndpoint: { doc: 'DynamoDB endpoint URL', format: 'optional-url', default: null as string | null, nullable: true, env: 'DYNAMODB_ENDPOINT' }
+  },
+  limits: {
+    maxSourceBytes: { doc: 'Largest original accepted, bytes (dynamic)', format: 'positive-int', default: 52428800, env: 'LIMITS_MAX_SOURCE_BYTES' },
+    maxSourcePixels: { doc: 'Largest original accepted, width x height (dynamic)', format: 'positive-int', default: 100000000, env: 'LIMITS_MAX_SOURCE_PIXELS' },
+    maxOutputDimension: { doc: 'Largest output width or height (dynamic)', format: 'positive-int', default: 8192, env: 'LIMITS_MAX_OUTPUT_DIMENSION' },
+    maxConcurrentTransforms: {
+      doc: 'Transformations running at once (dynamic)',
+      format: 'positive-int',
+      default: Math.max(1, os.availableParallelism()),
+      env: 'LIMITS_MAX_CONCURRENT_TRANSFORMS'
+    },
+    maxQueue: { doc: 'Waiting transformations beyond which requests get 503 (dynamic)', format: 'nat', default: 64, env: 'LIMITS_MAX_QUEUE' },
+    transformTimeoutMs: { doc: 'Time allowed for one transformation (dynamic)', format: 'positive-int', default: 15000, env: 'LIMITS_TRANSFORM_TIMEOUT_MS' }
+  },
+  quality: {
+    jpeg: { doc: 'Default JPEG quality (dynamic)', format: 'positive-int', default: 80, env: 'QUALITY_JPEG' },
+    webp: { doc: 'Default WebP quality (dynamic)', format: 'positive-int', default: 80, env: 'QUALITY_WEBP' },
+    avif: { doc: 'Default AVIF quality (dynamic)', format: 'positive-int', default: 60, env: 'QUALITY_AVIF' }
+  },
+  avifEnabled: { doc: 'AVIF kill switch (dynamic)', format: Boolean, default: true, env: 'AVIF_ENABLED' },
+  watermarkEnabled: { doc: 'Watermark kill switch (dynamic)', format: Boolean, default: true, env: 'WATERMARK_ENABLED' },
+  cacheControlDefault: { doc: 'Cache-Control when the bucket has none (dynamic)', format: String, default: 'public, max-age=86400', env: 'CACHE_CONTROL_DEFAULT' },
+  notFoundMaxAgeS: { doc: 'max-age of image 404s', format: 'nat', default: 60, env: 'NOT_FOUND_MAX_AGE_S' },
+  hystrixStreamIntervalMs: { doc: 'Interval of /hystrix.stream events', format: 'positive-int', default: 1000, env: 'HYSTRIX_STREAM_INTERVAL_MS' },
+  signingKeys: {
+    doc: 'Signing keys per <tenant>/<domain>: a secret or a list of secrets',
+    format: 'json-object',
+    default: {} as Record<string, string | string[]>,
+    env: 'SIGNING_KEYS',
+    sensitive: true
+  },
+  admin: {
+    port: { doc: 'Admin listener port', format: 'port', default: 8077, env: 'ADMIN_PORT' },
+    host: { doc: 'Admin listener address', format: String, default: '127.0.0.1', env: 'ADMIN_HOST' },
+    token: { doc: 'Bearer token for PUT /admin/config/:key', format: String, default: null as string | null, nullable: true, env: 'ADMIN_TOKEN', sensitive: true }
+  },
+  shutdown: {
+    drainMs: { doc: 'Time between readiness going down and closing the listener', format: 'nat', default: 5000, env: 'SHUTDOWN_DRAIN_MS' },
+    timeoutMs: { doc: 'Time allowed for in-flight requests to finish', format: 'nat', default: 25000, env: 'SHUTDOWN_TIMEOUT_MS' }
+  }
+}
+
+type Leaf<T> = T extends { default: infer D }
+  ? D extends null ? string | null : D extends number ? number : D extends boolean ? boolean : D
+  : never
+type Shape<S> = { [K in keyof S]: S[K] extends { default: unknown, format: unknown } ? Leaf<S[K]> : Shape<S[K]> }
+
+/** The validated configuration, typed from the schema so the two cannot drift. */
+export type AppConfig = Shape<typeof configSchema>
+export type LimitsConfig = AppConfig['limits']

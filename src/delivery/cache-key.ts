@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto'
+import type { SourceVersion } from '../origins/origin.ts'
+import type { AcceptClass } from '../transform/negotiate-format.ts'
+import { normalizeTransformation, type Transformation } from '../transform/transformation.ts'
+
+export interface CacheKeyInput {
+  originKey: string
+  version: SourceVersion
+  transformation: Transformation
+  /** Only for `fm=auto`: the output then depends on the client's Accept header. */
+  accepts: AcceptClass | null
+  /** Settings that change the output bytes (default qualities, AVIF switch, limits, watermark). */
+  settings: unknown
+}
+
+/**
+ * The key of a transformed image, also its strong ETag: a hash of the source version, the
+ * normalized transformation and everything else the output bytes depend on (SPEC §3).
+ */
+export function cacheKey (input: CacheKeyInput): string {
+  return createHash('sha256')
+    .update(JSON.stringify([
+      input.originKey,
+      input.version.tag,
+      normalizeTransformation(input.transformation),
+      input.accepts,
+      input.settings
+    ]))
+    .digest('base64url')
+    .slice(0, 32)
+}
+
+/** The ETag of an original delivered unchanged. */
+export function passthroughKey (originKey: string, version: SourceVersion): string {
+  return createHash('sha256').update(JSON.stringify([originKey, version.tag, 'original'])).digest('base64url').slice(0, 32)
+}

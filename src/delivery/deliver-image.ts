@@ -1,0 +1,189 @@
+import { DeliveryError } from '../errors.ts'
+import type { ImageQuery } from '../http/query.ts'
+import type { BucketLogic, BucketRef, CallContext, LogicProvider } from '../logic/bucket-logic.ts'
+import { originKey, type Origin, type SourceVersion } from '../origins/origin.ts'
+import type { CachedImage, ImageCache } from '../cache/image-cache.ts'
+import type { TransformLimiter } from '../transform/limiter.ts'
+import { acceptClass } from '../transform/negotiate-format.ts'
+import { planTransform, type PlanSettings } from '../transform/plan.ts'
+import { probeSource } from '../transform/probe.ts'
+import { runPipeline } from '../transform/pipeline.ts'
+import { isEmptyTransformation, type Transformation } from '../transform/transformation.ts'
+import { cacheKey, passthroughKey } from './cache-key.ts'
+import { resolveTransformation } from './resolve-transformation.ts'
+import { signedPayload, verifySignature } from './signature.ts'
+
+/** The settings a delivery reads; a function so that dynamic changes apply to the next request. */
+export interface DeliverySettings extends PlanSettings {
+  maxSourceBytes: number
+  transformTimeoutMs: number
+  cacheControlDefault: string
+  signingKeys: Readonly<Record<string, string | readonly string[]>>
+}
+
+export interface DeliveryDeps {
+  origin: Origin
+  logic: LogicProvider
+  cache: ImageCache
+  limiter: TransformLimiter
+  settings: () => DeliverySettings
+}
+
+export type ImageTarget = { bucket: BucketRef } | { alias: string }
+
+export interface ImageRequest {
+  target: ImageTarget
+  imageId: string
+  query: ImageQuery
+  /** The request path without `/api/v1` and without the query (what signatures cover). */
+  path: string
+  accept: string
+  ifNoneMatch: string | undefined
+  requestId: string
+}
+
+export interface DeliveredImage {
+  /** 304 when `If-None-Match` matched: no body, no transformation. */
+  notModified: boolean
+  body: Buffer | null
+  contentType: string | null
+  etag: string
+  lastModified: Date
+  cacheControl: string
+  varyAccept: boolean
+  cacheStatus: 'HIT' | 'MISS'
+  tenant: string
+  /** Time spent transforming, when this request did transform (a cache miss). */
+  transformMs: number | null
+}
+
+/**
+ * The story of an image request (SPEC §2–§4): resolve the alias and the bucket's logic, decide
+ * the transformation, then answer from the cache, or fetch, check and transform the original.
+ * Identical concurrent misses share one transformation.
+ */
+export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest) => Promise<DeliveredImage> {
+  const inFlight = new Map<string, Promise<CachedImage>>()
+
+  return async function deliverImage (request) {
+    const context: CallContext = { requestId: request.requestId }
+    const settings = deps.settings()
+    const bucket = await resolveBucket(deps.logic, request.target, context)
+    const logic = await deps.logic.getBucketLogic(bucket, context)
+    if (logic === null) throw new DeliveryError('BUCKET_NOT_FOUND')
+    const transformation = resolveTransformation(request.query, logic, () => isSignatureValid(request, bucket, settings))
+
+    const key = originKey(bucket, request.imageId)
+    const originRequest = { maxBytes: settings.maxSourceBytes, requestId: request.requestId }
+    const version = await deps.origin.stat(key, originRequest)
+    const answer = (partial: Pick<DeliveredImage, 'etag' | 'varyAccept'>): DeliveredImage => ({
+      ...partial,
+      notModified: true,
+      body: null,
+      contentType: null,
+      lastModified: version.lastModified,
+      cacheControl: cacheControlOf(logic, settings),
+      cacheStatus: 'HIT',
+      tenant: bucket.tenant,
+      transformMs: null
+    })
+
+    if (isEmptyTransformation(transformation)) {
+      const etag = `"${passthroughKey(key, version)}"`
+      if (matchesEtag(request.ifNoneMatch, etag)) return answer({ etag, varyAccept: false })
+      const source = await deps.origin.get(key, originRequest)
+      const info = await probeSource(source.bytes, Number.MAX_SAFE_INTEGER)
+      return {
+        ...answer({ etag, varyAccept: false }),
+        notModified: false,
+        body: source.bytes,
+        contentType: `image/${info.isAvif ? 'avif' : info.format}`,
+        lastModified: source.version.lastModified,
+        cacheStatus: 'MISS'
+      }
+    }
+
+    const varyAccept = transformation.format === 'auto'
+    const accepts = acceptClass(request.accept, settings.avifEnabled)
+    const imageKey = cacheKey({
+      originKey: key,
+      version,
+      transformation,
+      accepts: varyAccept ? accepts : null,
+      settings: outputSettings(settings)
+    })
+    const etag = `"${imageKey}"`
+    if (matchesEtag(request.ifNoneMatch, etag)) return answer({ etag, varyAccept })
+
+    const found = await deps.cache.get(imageKey) ?? await inFlight.get(imageKey)
+    if (found !== undefined) return { ...answer({ etag, varyAccept }), ...found, body: found.bytes, notModified: false }
+
+    const started = performance.now()
+    const work = transform(deps, key, originRequest, transformation, accepts, settings, version)
+    inFlight.set(imageKey, work)
+    try {
+      const image = await work
+      deps.cache.set(imageKey, image)
+      return {
+        ...answer({ etag, varyAccept }),
+        ...image,
+        body: image.bytes,
+        notModified: false,
+        cacheStatus: 'MISS',
+        transformMs: performance.now() - started
+      }
+    } finally {
+      inFlight.delete(imageKey)
+    }
+  }
+}
+
+async function resolveBucket (logic: LogicProvider, target: ImageTarget, context: CallContext): Promise<BucketRef> {
+  if ('bucket' in target) return target.bucket
+  const bucket = await logic.resolveAlias(target.alias, context)
+  if (bucket === null) throw new DeliveryError('ALIAS_NOT_FOUND', `Alias '${target.alias}' does not exist`)
+  return bucket
+}
+
+async function transform (
+  deps: DeliveryDeps,
+  key: string,
+  originRequest: { maxBytes: number, requestId: string },
+  transformation: Transformation,
+  accepts: ReturnType<typeof acceptClass>,
+  settings: DeliverySettings,
+  version: SourceVersion
+): Promise<CachedImage> {
+  // Refuse before fetching: a full queue must not also fill memory with originals.
+  deps.limiter.checkCapacity()
+  const source = await deps.origin.get(key, originRequest)
+  const info = await probeSource(source.bytes, settings.maxSourcePixels)
+  const plan = planTransform(transformation, info, accepts, settings)
+  const output = await deps.limiter.run(async () => await runPipeline(source.bytes, plan, {
+    maxPixels: settings.maxSourcePixels,
+    timeoutMs: settings.transformTimeoutMs
+  }))
+  return { bytes: output.bytes, contentType: plan.contentType, lastModified: source.version.lastModified ?? version.lastModified }
+}
+
+function isSignatureValid (request: ImageRequest, bucket: BucketRef, settings: DeliverySettings): boolean {
+  const configured = settings.signingKeys[`${bucket.tenant}/${bucket.domain}`]
+  const keys = configured === undefined ? [] : typeof configured === 'string' ? [configured] : configured
+  return verifySignature(keys, signedPayload(request.path, request.query.rawPairs), request.query.signature)
+}
+
+function cacheControlOf (logic: BucketLogic, settings: DeliverySettings): string {
+  return logic.cacheControl ?? settings.cacheControlDefault
+}
+
+/** The settings that change output bytes; part of the cache key so a change never serves stale bytes. */
+function outputSettings (settings: DeliverySettings): unknown {
+  return [settings.quality, settings.avifEnabled, settings.maxOutputDimension]
+}
+
+/** RFC 9110 §13.1.2: If-None-Match uses the weak comparison, and `*` matches any current image. */
+export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false
+  if (ifNoneMatch.trim() === '*') return true
+  return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag)
+}

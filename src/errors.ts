@@ -1,0 +1,57 @@
+/**
+ * The error registry (SPEC §3): the only place where an error code is paired with an HTTP status.
+ * `report: true` marks errors that mean something is wrong on our side or upstream (logged at
+ * `error`); the rest are the client's mistakes (logged at `warn`).
+ */
+const definitions = {
+  INVALID_PARAMETER: { status: 400, message: 'Invalid parameter' },
+  INVALID_IMAGE_ID: { status: 400, message: 'Invalid image id' },
+  ADHOC_NOT_ALLOWED: { status: 403, message: 'Ad-hoc transformations are not allowed for this bucket' },
+  INVALID_SIGNATURE: { status: 403, message: 'Missing or invalid signature' },
+  IMAGE_NOT_FOUND: { status: 404, message: 'Image not found' },
+  RULE_NOT_FOUND: { status: 404, message: 'Rule not found' },
+  BUCKET_NOT_FOUND: { status: 404, message: 'Bucket not found' },
+  ALIAS_NOT_FOUND: { status: 404, message: 'Alias not found' },
+  SOURCE_TOO_LARGE: { status: 413, message: 'Source image too large' },
+  UNSUPPORTED_SOURCE: { status: 415, message: 'Source is not a decodable image' },
+  SOURCE_TOO_MANY_PIXELS: { status: 422, message: 'Source image has too many pixels' },
+  UPSTREAM_ERROR: { status: 502, message: 'Upstream error', report: true },
+  OVERLOADED: { status: 503, message: 'Server overloaded, retry later', report: true },
+  DEPENDENCY_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable', report: true },
+  SHUTTING_DOWN: { status: 503, message: 'Server is shutting down' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'Upstream timed out', report: true },
+  TRANSFORM_TIMEOUT: { status: 504, message: 'Transformation timed out', report: true },
+  INTERNAL_ERROR: { status: 500, message: 'Internal server error', report: true }
+} as const satisfies Record<string, { status: number, message: string, report?: boolean }>
+
+export type ErrorCode = keyof typeof definitions
+
+export const ERROR_DEFINITIONS: Readonly<Record<ErrorCode, { status: number, message: string, report?: boolean }>> =
+  definitions
+
+interface DeliveryErrorOptions {
+  cause?: unknown
+  retryAfterSeconds?: number
+}
+
+/** An expected failure with a stable public code; anything else thrown is an internal error. */
+export class DeliveryError extends Error {
+  readonly code: ErrorCode
+  readonly statusCode: number
+  readonly report: boolean
+  readonly retryAfterSeconds: number | undefined
+
+  constructor (code: ErrorCode, message?: string, options: DeliveryErrorOptions = {}) {
+    super(message ?? definitions[code].message, { cause: options.cause })
+    const definition: { status: number, report?: boolean } = definitions[code]
+    this.name = 'DeliveryError'
+    this.code = code
+    this.statusCode = definition.status
+    this.report = definition.report ?? false
+    this.retryAfterSeconds = options.retryAfterSeconds
+  }
+}
+
+export function isDeliveryError (error: unknown): error is DeliveryError {
+  return error instanceof DeliveryError
+}

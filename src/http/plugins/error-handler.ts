@@ -1,0 +1,45 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { DeliveryError, isDeliveryError } from '../../errors.ts'
+
+export interface ErrorHandlerOptions {
+  /** max-age of image 404s (`NOT_FOUND_MAX_AGE_S`), so a CDN does not hammer us for missing images. */
+  notFoundMaxAgeSeconds: () => number
+}
+
+/**
+ * The only place errors become responses (SPEC §3): the `{"error":{code,message,requestId}}`
+ * shape, `Cache-Control: no-store`, no stack traces. Anything that is not a DeliveryError is an
+ * internal error: logged in full, answered with a generic message.
+ */
+export function registerErrorHandler (app: FastifyInstance, options: ErrorHandlerOptions): void {
+  app.setErrorHandler(async (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    const deliveryError = toDeliveryError(error)
+    if (deliveryError.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unexpected error')
+    else if (deliveryError.report) request.log.error({ err: deliveryError, cause: deliveryError.cause }, deliveryError.message)
+    else request.log.warn({ code: deliveryError.code }, deliveryError.message)
+    await sendError(reply, request, deliveryError, options)
+  })
+
+  app.setNotFoundHandler(async (request, reply) => {
+    await sendError(reply, request, new DeliveryError('IMAGE_NOT_FOUND', 'No such route'), { notFoundMaxAgeSeconds: () => 0 })
+  })
+}
+
+function toDeliveryError (error: FastifyError | Error): DeliveryError {
+  if (isDeliveryError(error)) return error
+  const fastifyError = error as FastifyError
+  if (fastifyError.code === 'FST_ERR_BAD_URL') return new DeliveryError('INVALID_IMAGE_ID', 'Malformed URL', { cause: error })
+  // Fastify's own client errors (bad body, bad content type, …) are the caller's parameters.
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new DeliveryError('INVALID_PARAMETER', fastifyError.message, { cause: error })
+  }
+  return new DeliveryError('INTERNAL_ERROR', undefined, { cause: error })
+}
+
+async function sendError (reply: FastifyReply, request: FastifyRequest, error: DeliveryError, options: ErrorHandlerOptions): Promise<void> {
+  const maxAge = options.notFoundMaxAgeSeconds()
+  const cacheControl = error.code === 'IMAGE_NOT_FOUND' && maxAge > 0 ? `public, max-age=${maxAge}` : 'no-store'
+  void reply.code(error.statusCode).header('cache-control', cacheControl).type('application/json; charset=utf-8')
+  if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds))
+  await reply.send({ error: { code: error.code, message: error.message, requestId: request.id } })
+}

@@ -1,0 +1,77 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { DeliveryError } from '../../errors.ts'
+import type { DeliveredImage, ImageRequest, ImageTarget } from '../../delivery/deliver-image.ts'
+import { parseImageId } from '../image-id.ts'
+import { parseImageQuery } from '../query.ts'
+
+export interface ImageRouteOptions {
+  deliverImage: (request: ImageRequest) => Promise<DeliveredImage>
+  maxOutputDimension: () => number
+}
+
+const PATH_PART = /^[A-Za-z0-9._-]{1,128}$/
+const API_PREFIX = '/api/v1'
+/** Path segments before the image id: ['', 'tenants', t, 'domains', d, 'buckets', b, 'images'] and ['', alias, 'images']. */
+const BUCKET_ID_START = 8
+const ALIAS_ID_START = 3
+
+interface BucketParams { tenant: string, domain: string, bucket: string }
+interface AliasParams { alias: string }
+
+/** The image routes of SPEC §2, with and without the `/api/v1` prefix; HEAD comes with GET. */
+export function registerImageRoutes (app: FastifyInstance, options: ImageRouteOptions): void {
+  for (const prefix of ['', API_PREFIX]) {
+    app.get<{ Params: BucketParams }>(`${prefix}/tenants/:tenant/domains/:domain/buckets/:bucket/images/*`, async (request, reply) => {
+      const { tenant, domain, bucket } = request.params
+      const target = { bucket: { tenant: pathPart('tenant', tenant), domain: pathPart('domain', domain), bucket: pathPart('bucket', bucket) } }
+      await serve(request, reply, target, BUCKET_ID_START, options)
+    })
+    app.get<{ Params: AliasParams }>(`${prefix}/:alias/images/*`, async (request, reply) => {
+      await serve(request, reply, { alias: pathPart('alias', request.params.alias) }, ALIAS_ID_START, options)
+    })
+  }
+}
+
+function pathPart (name: string, value: string): string {
+  if (!PATH_PART.test(value)) throw new DeliveryError('INVALID_PARAMETER', `Path parameter '${name}' is invalid`)
+  return value
+}
+
+async function serve (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: ImageTarget,
+  idStart: number,
+  options: ImageRouteOptions
+): Promise<void> {
+  const queryStart = request.url.indexOf('?')
+  const rawPath = queryStart === -1 ? request.url : request.url.slice(0, queryStart)
+  const path = rawPath.startsWith(`${API_PREFIX}/`) ? rawPath.slice(API_PREFIX.length) : rawPath
+  const imageId = parseImageId(path.split('/').slice(idStart).join('/'))
+  const query = parseImageQuery(queryStart === -1 ? '' : request.url.slice(queryStart + 1), {
+    maxOutputDimension: options.maxOutputDimension()
+  })
+
+  const image = await options.deliverImage({
+    target,
+    imageId,
+    query,
+    path,
+    accept: request.headers.accept ?? '',
+    ifNoneMatch: request.headers['if-none-match'],
+    requestId: request.id
+  })
+  request.delivery = { tenant: image.tenant, cacheHit: image.cacheStatus === 'HIT' }
+
+  void reply
+    .header('etag', image.etag)
+    .header('last-modified', image.lastModified.toUTCString())
+    .header('cache-control', image.cacheControl)
+    .header('x-cache', image.cacheStatus)
+  if (image.varyAccept) void reply.header('vary', 'Accept')
+  if (image.notModified || image.body === null || image.contentType === null) {
+    await reply.code(304).send()
+    return
+  }
+  await reply.type(image.contentType).send(image.body)
+}

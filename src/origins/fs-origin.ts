@@ -1,0 +1,56 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { DeliveryError } from '../errors.ts'
+import type { Origin, OriginRequest, Source, SourceVersion } from './origin.ts'
+
+const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG'])
+
+/** Originals in a local folder (`ORIGIN=fs`), the embedded default. */
+export function createFsOrigin (root: string): Origin {
+  const absoluteRoot = path.resolve(root)
+
+  function resolve (key: string): string {
+    const file = path.resolve(absoluteRoot, key)
+    // Keys are validated upstream; this guards the folder boundary once more.
+    if (!file.startsWith(absoluteRoot + path.sep)) throw new DeliveryError('IMAGE_NOT_FOUND')
+    return file
+  }
+
+  async function stat (key: string, request: OriginRequest): Promise<SourceVersion> {
+    let stats
+    try {
+      stats = await fs.stat(resolve(key))
+    } catch (error) {
+      throw translate(error)
+    }
+    if (!stats.isFile()) throw new DeliveryError('IMAGE_NOT_FOUND')
+    if (stats.size > request.maxBytes) throw tooLarge(stats.size, request.maxBytes)
+    return { tag: `${stats.size.toString(36)}-${Math.trunc(stats.mtimeMs).toString(36)}`, lastModified: stats.mtime, size: stats.size }
+  }
+
+  async function get (key: string, request: OriginRequest): Promise<Source> {
+    const version = await stat(key, request)
+    let bytes: Buffer
+    try {
+      bytes = await fs.readFile(resolve(key), request.signal === undefined ? {} : { signal: request.signal })
+    } catch (error) {
+      throw translate(error)
+    }
+    // The file may have grown between stat and read.
+    if (bytes.length > request.maxBytes) throw tooLarge(bytes.length, request.maxBytes)
+    return { bytes, version }
+  }
+
+  return { stat, get }
+}
+
+function tooLarge (size: number, max: number): DeliveryError {
+  return new DeliveryError('SOURCE_TOO_LARGE', `Source image is ${size} bytes; the limit is ${max}`)
+}
+
+function translate (error: unknown): DeliveryError {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code !== undefined && MISSING.has(code)) return new DeliveryError('IMAGE_NOT_FOUND')
+  if ((error as Error).name === 'AbortError') return new DeliveryError('UPSTREAM_TIMEOUT', 'Reading the original was aborted', { cause: error })
+  return new DeliveryError('UPSTREAM_ERROR', 'Could not read the original', { cause: error })
+}

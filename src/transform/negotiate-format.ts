@@ -1,0 +1,45 @@
+import type { OutputFormat, RequestedFormat } from './transformation.ts'
+import type { SourceInfo } from './probe.ts'
+
+/** The part of `Accept` that `fm=auto` depends on; part of the cache key of negotiated outputs. */
+export type AcceptClass = 'avif' | 'webp' | 'other'
+
+export function acceptClass (accept: string, avifEnabled: boolean): AcceptClass {
+  if (avifEnabled && accept.includes('image/avif')) return 'avif'
+  if (accept.includes('image/webp')) return 'webp'
+  return 'other'
+}
+
+const SAME_AS_SOURCE: Record<string, OutputFormat> = { jpeg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif' }
+
+/**
+ * Picks the output format (SPEC §2 `fm`): the requested one, the source's own when none is asked,
+ * or for `auto` the best the client accepts. AVIF off (a kill switch) turns AVIF into WebP.
+ */
+export function chooseOutputFormat (
+  requested: RequestedFormat | undefined,
+  source: Pick<SourceInfo, 'format' | 'hasAlpha' | 'isAvif'>,
+  accepts: AcceptClass,
+  avifEnabled: boolean
+): OutputFormat {
+  const fallback: OutputFormat = source.hasAlpha ? 'png' : 'jpeg'
+  switch (requested) {
+    case undefined:
+      if (source.isAvif) return avifEnabled ? 'avif' : 'webp'
+      return SAME_AS_SOURCE[source.format] ?? fallback
+    case 'auto':
+      return accepts === 'other' ? fallback : accepts
+    case 'avif':
+      return avifEnabled ? 'avif' : 'webp'
+    default:
+      return requested
+  }
+}
+
+export const CONTENT_TYPES: Record<OutputFormat, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif'
+}

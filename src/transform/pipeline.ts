@@ -1,0 +1,59 @@
+import sharp, { type Sharp } from 'sharp'
+import { DeliveryError } from '../errors.ts'
+import type { Plan } from './plan.ts'
+import { orient } from './steps/orient.ts'
+import { rotate } from './steps/rotate.ts'
+import { flip } from './steps/flip.ts'
+import { resize } from './steps/resize.ts'
+import { crop } from './steps/crop.ts'
+import { blur } from './steps/blur.ts'
+import { sharpen } from './steps/sharpen.ts'
+import { flatten } from './steps/flatten.ts'
+import { colour } from './steps/colour.ts'
+import { encode } from './steps/encode.ts'
+
+export type Step = (image: Sharp, plan: Plan) => Sharp
+
+/**
+ * The order of the steps is fixed here, never taken from the query. (libvips also applies
+ * rotation before resizing whatever the call order; listing it the same way keeps it readable.)
+ */
+export const STEPS: readonly Step[] = [orient, rotate, flip, resize, crop, blur, sharpen, flatten, colour, encode]
+
+// The libvips operation cache helps repeated identical operations, which a delivery service
+// rarely sees (the transformed-image cache absorbs those); it would only hold memory.
+sharp.cache(false)
+
+export interface PipelineOptions {
+  maxPixels: number
+  timeoutMs: number
+}
+
+export interface PipelineOutput {
+  bytes: Buffer
+  width: number
+  height: number
+}
+
+/** Runs the plan over the source bytes. Errors are DeliveryErrors: a libvips failure is UNSUPPORTED_SOURCE. */
+export async function runPipeline (input: Buffer, plan: Plan, options: PipelineOptions): Promise<PipelineOutput> {
+  let image = sharp(input, { animated: plan.animated, limitInputPixels: options.maxPixels, sequentialRead: true })
+  for (const step of STEPS) image = step(image, plan)
+  // sharp's timeout stops libvips itself, so a timed-out transformation frees its thread.
+  image = image.timeout({ seconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) })
+
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new DeliveryError('TRANSFORM_TIMEOUT')) }, options.timeoutMs)
+  })
+  try {
+    const { data, info } = await Promise.race([image.toBuffer({ resolveWithObject: true }), deadline])
+    return { bytes: data, width: info.width, height: info.height }
+  } catch (error) {
+    if (error instanceof DeliveryError) throw error
+    if (error instanceof Error && /timeout/i.test(error.message)) throw new DeliveryError('TRANSFORM_TIMEOUT', undefined, { cause: error })
+    throw new DeliveryError('UNSUPPORTED_SOURCE', 'Source could not be decoded', { cause: error })
+  } finally {
+    clearTimeout(timer)
+  }
+}

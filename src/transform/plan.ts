@@ -1,0 +1,162 @@
+import type { Fit, OutputFormat, Position, Rotation, Transformation } from './transformation.ts'
+import { chooseOutputFormat, CONTENT_TYPES, type AcceptClass } from './negotiate-format.ts'
+import type { SourceInfo } from './probe.ts'
+
+export interface Rgba { r: number, g: number, b: number, alpha: number }
+
+export interface PlanSettings {
+  maxOutputDimension: number
+  maxSourcePixels: number
+  quality: { jpeg: number, webp: number, avif: number }
+  avifEnabled: boolean
+}
+
+/**
+ * Everything the pipeline needs, decided up front from the transformation, the source's header
+ * and the settings. Pure data: the steps only read it, and tests check it without any image.
+ */
+export interface Plan {
+  format: OutputFormat
+  contentType: string
+  /** Decode every frame (animated source and an output format that can animate). */
+  animated: boolean
+  rotate: Rotation
+  flipVertical: boolean
+  flipHorizontal: boolean
+  resize: {
+    width?: number
+    height?: number
+    fit: Fit
+    position: Position
+    withoutEnlargement: boolean
+    background: Rgba
+  } | null
+  /** A crop after resizing, used to centre a focal point (sharp has no focal-point gravity). */
+  crop: { left: number, top: number, width: number, height: number } | null
+  blurSigma: number
+  sharpen: boolean
+  /** Background to flatten alpha onto, when the output format has no alpha. */
+  flatten: Rgba | null
+  quality: number | null
+  lossless: boolean
+  progressive: boolean
+}
+
+const ALPHA_FORMATS: ReadonlySet<OutputFormat> = new Set(['png', 'webp', 'avif', 'gif'])
+const WHITE: Rgba = { r: 255, g: 255, b: 255, alpha: 1 }
+const TRANSPARENT: Rgba = { r: 0, g: 0, b: 0, alpha: 0 }
+
+export function planTransform (
+  transformation: Transformation,
+  source: SourceInfo,
+  accepts: AcceptClass,
+  settings: PlanSettings
+): Plan {
+  const format = chooseOutputFormat(transformation.format, source, accepts, settings.avifEnabled)
+  const rotate = transformation.rotate ?? 0
+  const flip = transformation.flip ?? null
+  const background = transformation.background === undefined ? null : parseColour(transformation.background)
+  const box = targetBox(transformation, settings.maxOutputDimension)
+  const canAnimate = format === 'gif' || format === 'webp'
+  const animated = source.pages > 1 && canAnimate && rotate % 180 === 0 &&
+    transformation.focalPoint === undefined && source.width * source.height * source.pages <= settings.maxSourcePixels
+
+  const fit = transformation.fit ?? 'cover'
+  const enlarge = transformation.enlarge ?? false
+  const hasBox = box.width !== undefined || box.height !== undefined
+  const focal = transformation.focalPoint
+  const rotated = rotate % 180 === 0 ? source : { width: source.height, height: source.width }
+  const focalCrop = focal !== undefined && fit === 'cover' && box.width !== undefined && box.height !== undefined
+    ? focalPointCrop(rotated, { width: box.width, height: box.height }, focal, enlarge)
+    : null
+
+  let resize: Plan['resize'] = null
+  if (focalCrop !== null) {
+    resize = focalCrop.resize
+  } else if (hasBox) {
+    resize = {
+      ...box,
+      fit,
+      position: transformation.position ?? 'center',
+      withoutEnlargement: !enlarge,
+      background: background ?? (ALPHA_FORMATS.has(format) ? TRANSPARENT : WHITE)
+    }
+  }
+
+  return Object.freeze({
+    format,
+    contentType: CONTENT_TYPES[format],
+    animated,
+    rotate,
+    flipVertical: flip === 'v' || flip === 'hv',
+    flipHorizontal: flip === 'h' || flip === 'hv',
+    resize,
+    crop: focalCrop?.crop ?? null,
+    blurSigma: transformation.blur ?? 0,
+    sharpen: transformation.sharpen ?? false,
+    flatten: !ALPHA_FORMATS.has(format) && source.hasAlpha ? (background ?? WHITE) : null,
+    quality: transformation.quality ?? defaultQuality(format, settings.quality),
+    lossless: transformation.lossless ?? false,
+    progressive: transformation.progressive ?? format === 'jpeg'
+  })
+}
+
+/** CSS pixels × dpr, scaled down as a whole when a side would exceed the output limit. */
+function targetBox (transformation: Transformation, maxDimension: number): { width?: number, height?: number } {
+  const dpr = transformation.dpr ?? 1
+  const width = transformation.width === undefined ? undefined : transformation.width * dpr
+  const height = transformation.height === undefined ? undefined : transformation.height * dpr
+  const scale = Math.min(1, maxDimension / (width ?? 1), maxDimension / (height ?? 1))
+  const box: { width?: number, height?: number } = {}
+  if (width !== undefined) box.width = Math.max(1, Math.round(width * scale))
+  if (height !== undefined) box.height = Math.max(1, Math.round(height * scale))
+  return box
+}
+
+function defaultQuality (format: OutputFormat, quality: PlanSettings['quality']): number | null {
+  switch (format) {
+    case 'jpeg': return quality.jpeg
+    case 'webp': return quality.webp
+    case 'avif': return quality.avif
+    case 'png':
+    case 'gif':
+      return null
+  }
+}
+
+/**
+ * Cover-crop around a focal point: scale so the box is covered, then cut the box out with the
+ * focal point as close to its centre as the image edges allow. Without `enlarge`, a source
+ * smaller than the box is not scaled up and the box shrinks to fit it.
+ */
+export function focalPointCrop (
+  source: { width: number, height: number },
+  box: { width: number, height: number },
+  focal: readonly [number, number],
+  enlarge: boolean
+): { resize: NonNullable<Plan['resize']>, crop: NonNullable<Plan['crop']> } {
+  let scale = Math.max(box.width / source.width, box.height / source.height)
+  if (scale > 1 && !enlarge) scale = 1
+  const scaledWidth = Math.max(1, Math.round(source.width * scale))
+  const scaledHeight = Math.max(1, Math.round(source.height * scale))
+  const width = Math.min(box.width, scaledWidth)
+  const height = Math.min(box.height, scaledHeight)
+  const left = clamp(Math.round(focal[0] * scaledWidth - width / 2), 0, scaledWidth - width)
+  const top = clamp(Math.round(focal[1] * scaledHeight - height / 2), 0, scaledHeight - height)
+  return {
+    resize: { width: scaledWidth, height: scaledHeight, fit: 'fill', position: 'center', withoutEnlargement: false, background: TRANSPARENT },
+    crop: { left, top, width, height }
+  }
+}
+
+function clamp (value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value))
+}
+
+/** `#rgb`, `#rrggbb` or `#rrggbbaa` (the `#` optional) → RGBA. */
+export function parseColour (hex: string): Rgba {
+  let digits = hex.replace(/^#/, '')
+  if (digits.length === 3) digits = [...digits].map((d) => d + d).join('')
+  const channel = (index: number) => parseInt(digits.slice(index, index + 2), 16)
+  return { r: channel(0), g: channel(2), b: channel(4), alpha: digits.length === 8 ? channel(6) / 255 : 1 }
+}

@@ -1,0 +1,23 @@
+import type { Sharp } from 'sharp'
+import type { Plan } from '../plan.ts'
+
+/**
+ * Encodes in the planned format. sharp writes no metadata unless asked to, which is the
+ * stripping of EXIF, XMP and ICC that SPEC §2 requires.
+ */
+export function encode (image: Sharp, plan: Plan): Sharp {
+  const quality = plan.quality ?? undefined
+  switch (plan.format) {
+    case 'jpeg':
+      return image.jpeg({ quality, progressive: plan.progressive, mozjpeg: false })
+    case 'png':
+      return image.png({ progressive: plan.progressive })
+    case 'webp':
+      return image.webp({ quality, lossless: plan.lossless })
+    case 'avif':
+      // effort 4 (libaom speed 5) keeps encode time within a request budget at near-default size.
+      return image.avif({ quality, lossless: plan.lossless, effort: 4 })
+    case 'gif':
+      return image.gif()
+  }
+}

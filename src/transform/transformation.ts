@@ -1,0 +1,96 @@
+/**
+ * The transformation: the JSON form of the ad-hoc parameters (SPEC §4), as rules store it and as
+ * the query parser produces it. Every field is optional; an absent field means "the default".
+ */
+
+export const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const
+export const GRAVITIES = ['center', 'north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest'] as const
+export const STRATEGIES = ['attention', 'entropy'] as const
+export const POSITIONS = [...GRAVITIES, ...STRATEGIES] as const
+export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif'] as const
+export const REQUESTED_FORMATS = ['auto', ...OUTPUT_FORMATS] as const
+export const ROTATIONS = [0, 90, 180, 270] as const
+export const FLIPS = ['h', 'v', 'hv'] as const
+
+export type Fit = typeof FITS[number]
+export type Position = typeof POSITIONS[number]
+export type OutputFormat = typeof OUTPUT_FORMATS[number]
+export type RequestedFormat = typeof REQUESTED_FORMATS[number]
+export type Rotation = typeof ROTATIONS[number]
+export type Flip = typeof FLIPS[number]
+
+/**
+ * Numeric ranges shared by the query parser and the JSON Schema (one source of truth).
+ * Output dimensions are further capped at run time by `LIMITS_MAX_OUTPUT_DIMENSION`; the schema
+ * uses libvips' own ceiling (WebP cannot encode more than 16383 px a side).
+ */
+export const RANGES = {
+  dimension: { min: 1, max: 16383 },
+  dpr: { min: 1, max: 4 },
+  quality: { min: 1, max: 100 },
+  blur: { min: 0.3, max: 100 },
+  focalPoint: { min: 0, max: 1 }
+} as const
+
+export interface Transformation {
+  width?: number
+  height?: number
+  fit?: Fit
+  position?: Position
+  /** [x, y], each 0…1 from the top left; overrides `position`. */
+  focalPoint?: readonly [number, number]
+  enlarge?: boolean
+  dpr?: number
+  format?: RequestedFormat
+  quality?: number
+  lossless?: boolean
+  progressive?: boolean
+  /** Gaussian sigma; 0 means none. */
+  blur?: number
+  sharpen?: boolean
+  rotate?: Rotation
+  flip?: Flip | null
+  /** `#rgb`, `#rrggbb` or `#rrggbbaa`. */
+  background?: string
+  watermark?: boolean
+}
+
+export type TransformationField = keyof Transformation
+
+/** Values equal to these change nothing, so they are dropped from the normalized form. */
+const NEUTRAL: Partial<Record<TransformationField, unknown>> = {
+  fit: 'cover',
+  position: 'center',
+  enlarge: false,
+  dpr: 1,
+  lossless: false,
+  blur: 0,
+  sharpen: false,
+  rotate: 0,
+  flip: null
+}
+
+/**
+ * The canonical form of a transformation: neutral values dropped, keys sorted, colours lower-cased
+ * with a leading `#`. Two requests that must give the same image normalize to the same object,
+ * which is what the cache key and the ETag are built from.
+ */
+export function normalizeTransformation (transformation: Transformation): Transformation {
+  const normalized: Record<string, unknown> = {}
+  for (const key of Object.keys(transformation).sort() as TransformationField[]) {
+    let value: unknown = transformation[key]
+    if (value === undefined || NEUTRAL[key] === value) continue
+    if (key === 'background' && typeof value === 'string') value = normalizeColour(value)
+    if (key === 'focalPoint' && Array.isArray(value)) value = [value[0], value[1]]
+    normalized[key] = value
+  }
+  return normalized as Transformation
+}
+
+export function normalizeColour (hex: string): string {
+  return `#${hex.replace(/^#/, '').toLowerCase()}`
+}
+
+export function isEmptyTransformation (transformation: Transformation): boolean {
+  return Object.keys(normalizeTransformation(transformation)).length === 0
+}
