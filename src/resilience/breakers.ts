@@ -1,0 +1,102 @@
+import CircuitBreaker from 'opossum'
+import { DeliveryError, isDeliveryError } from '../errors.ts'
+
+/** Breaker names are the original service's (SPEC §6); dashboards and Turbine key on them. */
+export const BREAKER_NAMES = {
+  watermark: 'DeliveryImages#GetWatermarkFromLogicManager',
+  logic: 'DeliveryImages#GetLogicFromLogicManager',
+  alias: 'DeliveryImages#GetResourceByAliasFromTranslator',
+  origin: 'DeliveryImages#GetOriginalFromStorage'
+} as const
+
+/** Hystrix thread-pool groups: one per remote dependency. */
+export const BREAKER_GROUPS = {
+  watermark: 'LogicManager',
+  logic: 'LogicManager',
+  alias: 'Translator',
+  origin: 'Storage'
+} as const satisfies Record<BreakerKey, string>
+
+export type BreakerKey = keyof typeof BREAKER_NAMES
+
+/** `BREAKER_<NAME>_*` of SPEC §7. */
+export interface BreakerSettings {
+  timeoutMs: number
+  errorThresholdPercent: number
+  maxConcurrent: number
+  resetMs: number
+}
+
+export interface Breaker {
+  readonly key: BreakerKey
+  readonly circuit: CircuitBreaker<[Call<unknown>, number], unknown>
+  /**
+   * Runs `call` through the circuit. The call gets a signal that aborts at the breaker's timeout,
+   * so a timed-out request is really cancelled, not left running. Client errors (4xx
+   * DeliveryErrors such as IMAGE_NOT_FOUND) pass through without counting as failures.
+   */
+  fire: <T>(call: Call<T>) => Promise<T>
+  configure: (settings: BreakerSettings) => void
+}
+
+export type Call<T> = (signal: AbortSignal) => Promise<T>
+
+export interface BreakerOptions {
+  /** Calls in the rolling window before the error percentage can open the circuit (Hystrix: 20). */
+  volumeThreshold?: number
+  rollingWindowMs?: number
+}
+
+/** The options opossum keeps on the instance and re-reads on every call (not in its typings). */
+interface LiveOptions { timeout: number, errorThresholdPercentage: number, resetTimeout: number, capacity: number }
+
+export function createBreaker (key: BreakerKey, settings: BreakerSettings, options: BreakerOptions = {}): Breaker {
+  const circuit = new CircuitBreaker<[Call<unknown>, number], unknown>(
+    async (call: Call<unknown>, timeoutMs: number) => await call(AbortSignal.timeout(timeoutMs)),
+    {
+      name: BREAKER_NAMES[key],
+      group: BREAKER_GROUPS[key],
+      timeout: settings.timeoutMs,
+      errorThresholdPercentage: settings.errorThresholdPercent,
+      resetTimeout: settings.resetMs,
+      capacity: settings.maxConcurrent,
+      volumeThreshold: options.volumeThreshold ?? 10,
+      rollingCountTimeout: options.rollingWindowMs ?? 10000,
+      rollingCountBuckets: 10,
+      errorFilter: (error: unknown) => isDeliveryError(error) && error.statusCode < 500
+    }
+  )
+
+  const live = (circuit as unknown as { options: LiveOptions }).options
+
+  return {
+    key,
+    circuit,
+    async fire<T> (call: Call<T>): Promise<T> {
+      try {
+        return await circuit.fire(call, live.timeout) as T
+      } catch (error) {
+        throw translateBreakerError(key, error)
+      }
+    },
+    configure (next) {
+      live.timeout = next.timeoutMs
+      live.errorThresholdPercentage = next.errorThresholdPercent
+      live.resetTimeout = next.resetMs
+      // opossum sizes its semaphore once, at construction: a new capacity applies after a restart.
+      live.capacity = next.maxConcurrent
+    }
+  }
+}
+
+function translateBreakerError (key: BreakerKey, error: unknown): unknown {
+  if (isDeliveryError(error)) return error
+  const code = (error as { code?: string }).code
+  if (code === 'EOPENBREAKER' || code === 'ESEMLOCKED') {
+    return new DeliveryError('DEPENDENCY_UNAVAILABLE', `${BREAKER_NAMES[key]} is unavailable`, { cause: error })
+  }
+  if (code === 'ETIMEDOUT' || (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') {
+    return new DeliveryError('UPSTREAM_TIMEOUT', `${BREAKER_NAMES[key]} timed out`, { cause: error })
+  }
+  return new DeliveryError('UPSTREAM_ERROR', `${BREAKER_NAMES[key]} failed`, { cause: error })
+}
