@@ -11,7 +11,7 @@ import { createMemoryCache } from './cache/memory-cache.ts'
 import { createTransformLimiter } from './transform/limiter.ts'
 import { requestIdOf } from './http/plugins/request-id.ts'
 import { registerAccessLog } from './http/plugins/access-log.ts'
-import { registerErrorHandler } from './http/plugins/error-handler.ts'
+import { frameworkErrorHandler, registerErrorHandler } from './http/plugins/error-handler.ts'
 import { registerHealthRoute } from './http/routes/health.ts'
 import { registerImageRoutes } from './http/routes/images.ts'
 import { schemaRoutes } from './http/routes/schemas.ts'
@@ -41,7 +41,8 @@ export function buildApp (options: AppOptions): App {
     requestIdHeader: false,
     genReqId: requestIdOf,
     routerOptions: { maxParamLength: 1024 },
-    return503OnClosing: true
+    return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler
   })
 
   const limiter = createTransformLimiter({

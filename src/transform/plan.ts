@@ -55,6 +55,7 @@ export function planTransform (
   const format = chooseOutputFormat(transformation.format, source, accepts, settings.avifEnabled)
   const rotate = transformation.rotate ?? 0
   const flip = transformation.flip ?? null
+  const quarterTurn = rotate % 180 !== 0
   const background = transformation.background === undefined ? null : parseColour(transformation.background)
   const box = targetBox(transformation, settings.maxOutputDimension)
   const canAnimate = format === 'gif' || format === 'webp'
@@ -88,8 +89,9 @@ export function planTransform (
     contentType: CONTENT_TYPES[format],
     animated,
     rotate,
-    flipVertical: flip === 'v' || flip === 'hv',
-    flipHorizontal: flip === 'h' || flip === 'hv',
+    // libvips mirrors before it rotates; a quarter turn swaps the axes so the mirror applies to the rotated result.
+    flipVertical: quarterTurn ? flip === 'h' || flip === 'hv' : flip === 'v' || flip === 'hv',
+    flipHorizontal: quarterTurn ? flip === 'v' || flip === 'hv' : flip === 'h' || flip === 'hv',
     resize,
     crop: focalCrop?.crop ?? null,
     blurSigma: transformation.blur ?? 0,

@@ -25,6 +25,14 @@ export function registerErrorHandler (app: FastifyInstance, options: ErrorHandle
   })
 }
 
+/**
+ * For Fastify's `frameworkErrors` option: errors raised before routing (a malformed URL) reach
+ * neither the error handler nor a route, but must still answer in the SPEC §3 shape.
+ */
+export async function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await sendError(reply, request, toDeliveryError(error), { notFoundMaxAgeSeconds: () => 0 })
+}
+
 function toDeliveryError (error: FastifyError | Error): DeliveryError {
   if (isDeliveryError(error)) return error
   const fastifyError = error as FastifyError
@@ -39,7 +47,7 @@ function toDeliveryError (error: FastifyError | Error): DeliveryError {
 async function sendError (reply: FastifyReply, request: FastifyRequest, error: DeliveryError, options: ErrorHandlerOptions): Promise<void> {
   const maxAge = options.notFoundMaxAgeSeconds()
   const cacheControl = error.code === 'IMAGE_NOT_FOUND' && maxAge > 0 ? `public, max-age=${maxAge}` : 'no-store'
-  void reply.code(error.statusCode).header('cache-control', cacheControl).type('application/json; charset=utf-8')
+  void reply.code(error.statusCode).header('cache-control', cacheControl).header('x-request-id', request.id).type('application/json; charset=utf-8')
   if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds))
   await reply.send({ error: { code: error.code, message: error.message, requestId: request.id } })
 }

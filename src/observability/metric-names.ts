@@ -1,0 +1,28 @@
+/**
+ * The DogStatsD metric names of SPEC §8, without `STATSD_PREFIX`. Dashboards and monitors
+ * (infra/datadog) query these names: renaming one is a breaking change for ops.
+ */
+export const METRIC_NAMES = {
+  requestCount: 'request.count',
+  requestDuration: 'request.duration',
+  transformationDuration: 'request.transformation.duration',
+  cacheHit: 'transformation.cache.hit',
+  cacheMiss: 'transformation.cache.miss',
+  originFetchDuration: 'origin.fetch.duration',
+  originBytes: 'origin.bytes',
+  queueDepth: 'transform.queue.depth',
+  transformRejected: 'transform.rejected',
+  dynamicConfigChange: 'dynamic_config.change'
+} as const
+
+export type MetricName = typeof METRIC_NAMES[keyof typeof METRIC_NAMES]
+
+/** `breaker.<name>.<event>` (SPEC §8); opossum's `halfOpen` event is spelled `halfopen`. */
+export const BREAKER_EVENTS = ['open', 'close', 'halfopen', 'fallback', 'timeout', 'failure'] as const
+
+export type BreakerEvent = typeof BREAKER_EVENTS[number]
+
+/** Metric-safe breaker name: `DeliveryImages#GetLogicFromLogicManager` is not a valid metric segment. */
+export function breakerMetricName (name: string, event: BreakerEvent): string {
+  return `breaker.${name.toLowerCase().replace(/[^a-z0-9_]+/g, '_')}.${event}`
+}

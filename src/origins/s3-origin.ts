@@ -1,0 +1,122 @@
+import { addAbortSignal, type Readable } from 'node:stream'
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { DeliveryError, isDeliveryError } from '../errors.ts'
+import type { Breaker } from '../resilience/breakers.ts'
+import type { Origin, OriginRequest, Source, SourceVersion } from './origin.ts'
+
+export interface S3OriginOptions {
+  client: S3Client
+  bucket: string
+  /** `S3_KEY_PREFIX`, put before `<tenant>/<domain>/<bucket>/<imageId>` as is. */
+  keyPrefix: string
+  /** `DeliveryImages#GetOriginalFromStorage`: every HEAD and GET goes through it. */
+  breaker: Breaker
+}
+
+interface ObjectHead {
+  ETag?: string | undefined
+  LastModified?: Date | undefined
+  ContentLength?: number | undefined
+}
+
+/**
+ * Originals in S3 (`ORIGIN=s3`). `stat` is a HeadObject, so a 304 or a cache hit never downloads
+ * the original; the S3 ETag is the version, so replacing an object changes every derived key.
+ */
+export function createS3Origin (options: S3OriginOptions): Origin {
+  const { client, bucket, keyPrefix, breaker } = options
+
+  async function stat (key: string, request: OriginRequest): Promise<SourceVersion> {
+    return await breaker.fire(async (timeout) => {
+      const signal = combine(timeout, request.signal)
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyPrefix + key }), { abortSignal: signal })
+        const version = versionOf(head)
+        if (version.size > request.maxBytes) throw tooLarge(version.size, request.maxBytes)
+        return version
+      } catch (error) {
+        throw translate(error, signal)
+      }
+    })
+  }
+
+  async function get (key: string, request: OriginRequest): Promise<Source> {
+    return await breaker.fire(async (timeout) => {
+      const signal = combine(timeout, request.signal)
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyPrefix + key }), { abortSignal: signal })
+        const body = object.Body as Readable | undefined
+        if (body === undefined) throw new DeliveryError('UPSTREAM_ERROR', 'The storage answered without a body')
+        const version = versionOf(object)
+        if (version.size > request.maxBytes) {
+          body.destroy()
+          throw tooLarge(version.size, request.maxBytes)
+        }
+        const bytes = await readAtMost(body, request.maxBytes, signal)
+        return { bytes, version: { ...version, size: bytes.length } }
+      } catch (error) {
+        throw translate(error, signal)
+      }
+    })
+  }
+
+  return { stat, get }
+}
+
+function versionOf (head: ObjectHead): SourceVersion {
+  if (head.ETag === undefined || head.LastModified === undefined || head.ContentLength === undefined) {
+    throw new DeliveryError('UPSTREAM_ERROR', 'The storage answered without ETag, Last-Modified or Content-Length')
+  }
+  return { tag: head.ETag.replaceAll('"', ''), lastModified: head.LastModified, size: head.ContentLength }
+}
+
+/**
+ * Reads the body but never holds more than `maxBytes`: Content-Length was checked already, this
+ * guards a server that sends more than it announced. The signal also cancels a body that trickles
+ * in after the headers came, which the SDK's own abort no longer covers.
+ */
+async function readAtMost (body: Readable, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+  addAbortSignal(signal, body)
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer
+    length += buffer.length
+    if (length > maxBytes) {
+      body.destroy()
+      throw tooLarge(length, maxBytes, 'more than ')
+    }
+    chunks.push(buffer)
+  }
+  return Buffer.concat(chunks, length)
+}
+
+function combine (timeout: AbortSignal, request: AbortSignal | undefined): AbortSignal {
+  return request === undefined ? timeout : AbortSignal.any([timeout, request])
+}
+
+function tooLarge (size: number, max: number, qualifier = ''): DeliveryError {
+  return new DeliveryError('SOURCE_TOO_LARGE', `Source image is ${qualifier}${size} bytes; the limit is ${max}`)
+}
+
+interface SdkError {
+  name?: string
+  $metadata?: { httpStatusCode?: number }
+}
+
+/**
+ * SDK and network errors → DeliveryErrors. A missing key is the client's 404 (the breaker does not
+ * count it); a missing bucket, denied access, throttling or a 5xx mean the storage or its
+ * configuration is failing: 502, counted by the breaker.
+ */
+function translate (error: unknown, signal: AbortSignal): DeliveryError {
+  if (isDeliveryError(error)) return error
+  const { name, $metadata } = error as SdkError
+  const status = $metadata?.httpStatusCode
+  if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) return new DeliveryError('IMAGE_NOT_FOUND')
+  if (signal.aborted || name === 'AbortError' || name === 'TimeoutError' || name === 'RequestTimeout') {
+    return new DeliveryError('UPSTREAM_TIMEOUT', 'The storage did not answer in time', { cause: error })
+  }
+  const detail = status === undefined ? name ?? 'network error' : `${status} ${name ?? ''}`.trim()
+  return new DeliveryError('UPSTREAM_ERROR', `The storage failed: ${detail}`, { cause: error })
+}
