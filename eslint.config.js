@@ -11,10 +11,17 @@ export default [
     plugins: { '@typescript-eslint': tseslint.plugin },
     rules: {
       // A dropped promise in a server is a silent 500 or an unhandled rejection.
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': ['error', {
+        // node:test's test()/describe() return promises the runner itself awaits.
+        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after'] }]
+      }],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
-      '@typescript-eslint/await-thenable': 'error'
+      '@typescript-eslint/await-thenable': 'error',
+      // `void promise` is how a deliberately unawaited promise is marked for no-floating-promises.
+      'no-void': ['error', { allowAsStatement: true }],
+      // Long data literals (test tables, JSON-like documents) read better wrapped by width than one property per line.
+      '@stylistic/object-property-newline': 'off'
     }
   }
 ]

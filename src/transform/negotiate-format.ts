@@ -31,7 +31,10 @@ export function chooseOutputFormat (
       return accepts === 'other' ? fallback : accepts
     case 'avif':
       return avifEnabled ? 'avif' : 'webp'
-    default:
+    case 'jpeg':
+    case 'png':
+    case 'webp':
+    case 'gif':
       return requested
   }
 }

@@ -29,8 +29,8 @@ export function registerErrorHandler (app: FastifyInstance, options: ErrorHandle
  * For Fastify's `frameworkErrors` option: errors raised before routing (a malformed URL) reach
  * neither the error handler nor a route, but must still answer in the SPEC §3 shape.
  */
-export async function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  await sendError(reply, request, toDeliveryError(error), { notFoundMaxAgeSeconds: () => 0 })
+export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void sendError(reply, request, toDeliveryError(error), { notFoundMaxAgeSeconds: () => 0 })
 }
 
 function toDeliveryError (error: FastifyError | Error): DeliveryError {

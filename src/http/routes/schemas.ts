@@ -25,8 +25,8 @@ export async function schemaRoutes (app: FastifyInstance): Promise<void> {
 
   app.post<{ Querystring: { schema?: string } }>('/schema/validate', async (request, reply) => {
     const name = request.query.schema ?? 'bucket-logic'
-    if (!isSchemaName(name) || name === 'logic-file' && request.query.schema === undefined) {
-      throw new DeliveryError('INVALID_PARAMETER', `Parameter 'schema' must be bucket-logic, transformation or logic-file`)
+    if (!isSchemaName(name)) {
+      throw new DeliveryError('INVALID_PARAMETER', 'Parameter \'schema\' must be bucket-logic, transformation or logic-file')
     }
     if (request.body === undefined) throw new DeliveryError('INVALID_PARAMETER', 'The body is not JSON')
     const errors = validateDocument(name, request.body)

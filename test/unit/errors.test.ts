@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { DeliveryError, ERROR_DEFINITIONS, type ErrorCode } from '../../src/errors.ts'
+
+/** The status table of SPEC §3, copied as the contract. */
+const SPEC_CODES: Record<number, string[]> = {
+  400: ['INVALID_PARAMETER', 'INVALID_IMAGE_ID'],
+  403: ['ADHOC_NOT_ALLOWED', 'INVALID_SIGNATURE'],
+  404: ['IMAGE_NOT_FOUND', 'RULE_NOT_FOUND', 'BUCKET_NOT_FOUND', 'ALIAS_NOT_FOUND'],
+  413: ['SOURCE_TOO_LARGE'],
+  415: ['UNSUPPORTED_SOURCE'],
+  422: ['SOURCE_TOO_MANY_PIXELS'],
+  502: ['UPSTREAM_ERROR'],
+  503: ['OVERLOADED', 'DEPENDENCY_UNAVAILABLE', 'SHUTTING_DOWN'],
+  504: ['UPSTREAM_TIMEOUT', 'TRANSFORM_TIMEOUT']
+}
+
+test('the registry and the SPEC §3 table agree in both directions', () => {
+  const specCodes = new Set<string>()
+  for (const [status, codes] of Object.entries(SPEC_CODES)) {
+    for (const code of codes) {
+      specCodes.add(code)
+      assert.equal(ERROR_DEFINITIONS[code as ErrorCode].status, Number(status), code)
+      assert.equal(new DeliveryError(code as ErrorCode).statusCode, Number(status))
+    }
+  }
+  // The only code outside the table is the generic 500 for unexpected failures.
+  const extra = Object.keys(ERROR_DEFINITIONS).filter((code) => !specCodes.has(code))
+  assert.deepEqual(extra, ['INTERNAL_ERROR'])
+})
+
+test('client errors are not reported, server-side ones are', () => {
+  assert.equal(new DeliveryError('IMAGE_NOT_FOUND').report, false)
+  assert.equal(new DeliveryError('UPSTREAM_ERROR').report, true)
+})
