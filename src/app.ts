@@ -3,11 +3,11 @@ import type { Logger } from 'pino'
 import type { AppConfig } from './config/schema.ts'
 import { createImageDelivery, type DeliverySettings } from './delivery/deliver-image.ts'
 import type { Origin } from './origins/origin.ts'
-import { createFsOrigin } from './origins/fs-origin.ts'
 import type { LogicProvider } from './logic/bucket-logic.ts'
 import { createFileLogic } from './logic/file-logic.ts'
 import type { ImageCache } from './cache/image-cache.ts'
-import { createMemoryCache } from './cache/memory-cache.ts'
+import { createBreakers, type Breakers } from './resilience/breakers.ts'
+import { createCache, createOrigin, type FlushableCache } from './wiring.ts'
 import { createTransformLimiter } from './transform/limiter.ts'
 import { requestIdOf } from './http/plugins/request-id.ts'
 import { registerAccessLog } from './http/plugins/access-log.ts'
@@ -22,13 +22,18 @@ export interface AppOptions {
   /** Replace a part (tests, or a later S3/remote wiring); defaults follow the config. */
   origin?: Origin
   logic?: LogicProvider
-  cache?: ImageCache
+  cache?: FlushableCache
+  breakers?: Breakers
 }
 
 export interface App {
   server: FastifyInstance
   /** Flips readiness off: health answers 503 from now on (SPEC §9). */
   markShuttingDown: () => void
+  breakers: Breakers
+  cache: ImageCache
+  /** Waits for background work (shared-cache uploads) to finish. */
+  flush: () => Promise<void>
 }
 
 /** Builds the service as a value; it never listens (main.ts does, tests inject). */
@@ -57,12 +62,15 @@ export function buildApp (options: AppOptions): App {
     quality: config.quality,
     avifEnabled: config.avifEnabled,
     cacheControlDefault: config.cacheControlDefault,
+    watermarkEnabled: config.watermarkEnabled,
     signingKeys: config.signingKeys
   })
+  const breakers = options.breakers ?? createBreakers(config.breakers)
+  const cache = options.cache ?? createCache(config, options.logger)
   const deliverImage = createImageDelivery({
-    origin: options.origin ?? createFsOrigin(config.origin.fsRoot),
+    origin: options.origin ?? createOrigin(config, breakers.origin),
     logic: options.logic ?? createFileLogic(config.logic.file),
-    cache: options.cache ?? createMemoryCache(config.cache.memoryMaxBytes),
+    cache,
     limiter,
     settings
   })
@@ -74,5 +82,11 @@ export function buildApp (options: AppOptions): App {
   registerImageRoutes(server, { deliverImage, maxOutputDimension: () => config.limits.maxOutputDimension })
   void server.register(schemaRoutes)
 
-  return { server, markShuttingDown: () => { ready = false } }
+  return {
+    server,
+    markShuttingDown: () => { ready = false },
+    breakers,
+    cache,
+    flush: async () => { await cache.flush?.() }
+  }
 }

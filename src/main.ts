@@ -34,6 +34,7 @@ async function shutdown (signal: string): Promise<void> {
   app.markShuttingDown()
   await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainMs))
   await app.server.close()
+  await app.flush()
   logger.flush()
   process.exit(0)
 }

@@ -11,6 +11,8 @@ export interface CacheKeyInput {
   accepts: AcceptClass | null
   /** Settings that change the output bytes (default qualities, AVIF switch, limits, watermark). */
   settings: unknown
+  /** Watermark identity and placement, or null: a new watermark must change the ETag. */
+  watermark: unknown
 }
 
 /**
@@ -24,7 +26,8 @@ export function cacheKey (input: CacheKeyInput): string {
       input.version.tag,
       normalizeTransformation(input.transformation),
       input.accepts,
-      input.settings
+      input.settings,
+      input.watermark
     ]))
     .digest('base64url')
     .slice(0, 32)

@@ -1,14 +1,15 @@
 import { DeliveryError } from '../errors.ts'
 import type { ImageQuery } from '../http/query.ts'
 import type { BucketLogic, BucketRef, CallContext, LogicProvider } from '../logic/bucket-logic.ts'
-import { originKey, type Origin, type SourceVersion } from '../origins/origin.ts'
+import { originKey, type Origin } from '../origins/origin.ts'
 import type { CachedImage, ImageCache } from '../cache/image-cache.ts'
 import type { TransformLimiter } from '../transform/limiter.ts'
-import { acceptClass } from '../transform/negotiate-format.ts'
+import { acceptClass, type AcceptClass } from '../transform/negotiate-format.ts'
 import { planTransform, type PlanSettings } from '../transform/plan.ts'
 import { probeSource } from '../transform/probe.ts'
 import { runPipeline } from '../transform/pipeline.ts'
 import { isEmptyTransformation, type Transformation } from '../transform/transformation.ts'
+import { DEFAULT_PLACEMENT, watermarkOf, type Watermark, type WatermarkPlacement } from '../transform/watermark.ts'
 import { cacheKey, passthroughKey } from './cache-key.ts'
 import { resolveTransformation } from './resolve-transformation.ts'
 import { signedPayload, verifySignature } from './signature.ts'
@@ -18,6 +19,8 @@ export interface DeliverySettings extends PlanSettings {
   maxSourceBytes: number
   transformTimeoutMs: number
   cacheControlDefault: string
+  /** Global watermark kill switch (WATERMARK_ENABLED). */
+  watermarkEnabled: boolean
   signingKeys: Readonly<Record<string, string | readonly string[]>>
 }
 
@@ -71,7 +74,11 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const bucket = await resolveBucket(deps.logic, request.target, context)
     const logic = await deps.logic.getBucketLogic(bucket, context)
     if (logic === null) throw new DeliveryError('BUCKET_NOT_FOUND')
-    const transformation = resolveTransformation(request.query, logic, () => isSignatureValid(request, bucket, settings))
+    const { watermark: wantsWatermark, ...transformation } =
+      resolveTransformation(request.query, logic, () => isSignatureValid(request, bucket, settings))
+    const watermark = wantsWatermark === true && settings.watermarkEnabled
+      ? await loadWatermark(deps.logic, bucket, logic, context)
+      : null
 
     const key = originKey(bucket, request.imageId)
     const originRequest = { maxBytes: settings.maxSourceBytes, requestId: request.requestId }
@@ -88,7 +95,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       transformMs: null
     })
 
-    if (isEmptyTransformation(transformation)) {
+    if (isEmptyTransformation(transformation) && watermark === null) {
       const etag = `"${passthroughKey(key, version)}"`
       if (matchesEtag(request.ifNoneMatch, etag)) return answer({ etag, varyAccept: false })
       const source = await deps.origin.get(key, originRequest)
@@ -110,7 +117,8 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       version,
       transformation,
       accepts: varyAccept ? accepts : null,
-      settings: outputSettings(settings)
+      settings: outputSettings(settings),
+      watermark: watermark === null ? null : [watermark.image.id, watermark.placement]
     })
     const etag = `"${imageKey}"`
     if (matchesEtag(request.ifNoneMatch, etag)) return answer({ etag, varyAccept })
@@ -119,7 +127,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     if (found !== undefined) return { ...answer({ etag, varyAccept }), ...found, body: found.bytes, notModified: false }
 
     const started = performance.now()
-    const work = transform(deps, key, originRequest, transformation, accepts, settings, version)
+    const work = transform(deps, { key, originRequest, transformation, accepts, settings, watermark })
     inFlight.set(imageKey, work)
     try {
       const image = await work
@@ -145,25 +153,52 @@ async function resolveBucket (logic: LogicProvider, target: ImageTarget, context
   return bucket
 }
 
-async function transform (
-  deps: DeliveryDeps,
-  key: string,
-  originRequest: { maxBytes: number, requestId: string },
-  transformation: Transformation,
-  accepts: ReturnType<typeof acceptClass>,
-  settings: DeliverySettings,
-  version: SourceVersion
-): Promise<CachedImage> {
+interface TransformJob {
+  key: string
+  originRequest: { maxBytes: number, requestId: string }
+  transformation: Transformation
+  accepts: AcceptClass
+  settings: DeliverySettings
+  watermark: BucketWatermark | null
+}
+
+/** Fetch, check, plan and transform: the expensive path of a cache miss. */
+async function transform (deps: DeliveryDeps, job: TransformJob): Promise<CachedImage> {
+  const { settings } = job
   // Refuse before fetching: a full queue must not also fill memory with originals.
   deps.limiter.checkCapacity()
-  const source = await deps.origin.get(key, originRequest)
+  const source = await deps.origin.get(job.key, job.originRequest)
   const info = await probeSource(source.bytes, settings.maxSourcePixels)
-  const plan = planTransform(transformation, info, accepts, settings)
+  const plan = planTransform(job.transformation, info, job.accepts, settings, job.watermark?.placement ?? null)
   const output = await deps.limiter.run(async () => await runPipeline(source.bytes, plan, {
     maxPixels: settings.maxSourcePixels,
-    timeoutMs: settings.transformTimeoutMs
+    timeoutMs: settings.transformTimeoutMs,
+    watermark: job.watermark?.image ?? null
   }))
-  return { bytes: output.bytes, contentType: plan.contentType, lastModified: source.version.lastModified ?? version.lastModified }
+  return { bytes: output.bytes, contentType: plan.contentType, lastModified: source.version.lastModified }
+}
+
+interface BucketWatermark {
+  image: Watermark
+  placement: WatermarkPlacement
+}
+
+/** A bucket that asks for a watermark it does not have is an upstream fault, never a silent unwatermarked image. */
+async function loadWatermark (logic: LogicProvider, bucket: BucketRef, bucketLogic: BucketLogic, context: CallContext): Promise<BucketWatermark> {
+  const png = await logic.getWatermark(bucket, context)
+  if (png === null) {
+    throw new DeliveryError('UPSTREAM_ERROR', `Bucket ${bucket.tenant}/${bucket.domain}/${bucket.bucket} asks for a watermark it does not have`)
+  }
+  const spec = bucketLogic.watermark ?? {}
+  return {
+    image: watermarkOf(png),
+    placement: {
+      position: spec.position ?? DEFAULT_PLACEMENT.position,
+      opacity: spec.opacity ?? DEFAULT_PLACEMENT.opacity,
+      widthRatio: spec.widthRatio ?? DEFAULT_PLACEMENT.widthRatio,
+      margin: spec.margin ?? DEFAULT_PLACEMENT.margin
+    }
+  }
 }
 
 function isSignatureValid (request: ImageRequest, bucket: BucketRef, settings: DeliverySettings): boolean {

@@ -64,10 +64,11 @@ export function createS3Origin (options: S3OriginOptions): Origin {
 }
 
 function versionOf (head: ObjectHead): SourceVersion {
-  if (head.ETag === undefined || head.LastModified === undefined || head.ContentLength === undefined) {
-    throw new DeliveryError('UPSTREAM_ERROR', 'The storage answered without ETag, Last-Modified or Content-Length')
+  if (head.ETag === undefined || head.LastModified === undefined) {
+    throw new DeliveryError('UPSTREAM_ERROR', 'The storage answered without ETag or Last-Modified')
   }
-  return { tag: head.ETag.replaceAll('"', ''), lastModified: head.LastModified, size: head.ContentLength }
+  // A chunked answer has no length; readAtMost still enforces the limit.
+  return { tag: head.ETag.replaceAll('"', ''), lastModified: head.LastModified, size: head.ContentLength ?? 0 }
 }
 
 /**

@@ -100,3 +100,15 @@ function translateBreakerError (key: BreakerKey, error: unknown): unknown {
   }
   return new DeliveryError('UPSTREAM_ERROR', `${BREAKER_NAMES[key]} failed`, { cause: error })
 }
+
+export type Breakers = Readonly<Record<BreakerKey, Breaker>>
+
+/** The four breakers of the service, one per remote call kind. */
+export function createBreakers (settings: Readonly<Record<BreakerKey, BreakerSettings>>, options: BreakerOptions = {}): Breakers {
+  return {
+    watermark: createBreaker('watermark', settings.watermark, options),
+    logic: createBreaker('logic', settings.logic, options),
+    alias: createBreaker('alias', settings.alias, options),
+    origin: createBreaker('origin', settings.origin, options)
+  }
+}

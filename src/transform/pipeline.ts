@@ -10,15 +10,22 @@ import { blur } from './steps/blur.ts'
 import { sharpen } from './steps/sharpen.ts'
 import { flatten } from './steps/flatten.ts'
 import { colour } from './steps/colour.ts'
+import { watermark } from './steps/watermark.ts'
 import { encode } from './steps/encode.ts'
+import type { Watermark } from './watermark.ts'
 
-export type Step = (image: Sharp, plan: Plan) => Sharp
+/** What a step may need besides the plan. */
+export interface StepInputs {
+  watermark: Watermark | null
+}
+
+export type Step = (image: Sharp, plan: Plan, inputs: StepInputs) => Sharp | Promise<Sharp>
 
 /**
  * The order of the steps is fixed here, never taken from the query. (libvips also applies
  * rotation before resizing whatever the call order; listing it the same way keeps it readable.)
  */
-export const STEPS: readonly Step[] = [orient, rotate, flip, resize, crop, blur, sharpen, flatten, colour, encode]
+export const STEPS: readonly Step[] = [orient, rotate, flip, resize, crop, blur, sharpen, flatten, colour, watermark, encode]
 
 // The libvips operation cache helps repeated identical operations, which a delivery service
 // rarely sees (the transformed-image cache absorbs those); it would only hold memory.
@@ -27,6 +34,7 @@ sharp.cache(false)
 export interface PipelineOptions {
   maxPixels: number
   timeoutMs: number
+  watermark: Watermark | null
 }
 
 export interface PipelineOutput {
@@ -37,18 +45,22 @@ export interface PipelineOutput {
 
 /** Runs the plan over the source bytes. Errors are DeliveryErrors: a libvips failure is UNSUPPORTED_SOURCE. */
 export async function runPipeline (input: Buffer, plan: Plan, options: PipelineOptions): Promise<PipelineOutput> {
-  let image = sharp(input, { animated: plan.animated, limitInputPixels: options.maxPixels, sequentialRead: true })
-  for (const step of STEPS) image = step(image, plan)
   // sharp's timeout stops libvips itself, so a timed-out transformation frees its thread.
-  image = image.timeout({ seconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) })
+  const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000))
+  const inputs: StepInputs = { watermark: options.watermark }
+  const render = async (): Promise<PipelineOutput> => {
+    let image = sharp(input, { animated: plan.animated, limitInputPixels: options.maxPixels, sequentialRead: true })
+    for (const step of STEPS) image = (await step(image, plan, inputs)).timeout({ seconds })
+    const { data, info } = await image.toBuffer({ resolveWithObject: true })
+    return { bytes: data, width: info.width, height: info.height }
+  }
 
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => { reject(new DeliveryError('TRANSFORM_TIMEOUT')) }, options.timeoutMs)
   })
   try {
-    const { data, info } = await Promise.race([image.toBuffer({ resolveWithObject: true }), deadline])
-    return { bytes: data, width: info.width, height: info.height }
+    return await Promise.race([render(), deadline])
   } catch (error) {
     if (error instanceof DeliveryError) throw error
     if (error instanceof Error && /timeout/i.test(error.message)) throw new DeliveryError('TRANSFORM_TIMEOUT', undefined, { cause: error })

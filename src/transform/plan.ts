@@ -1,6 +1,7 @@
 import type { Fit, OutputFormat, Position, Rotation, Transformation } from './transformation.ts'
 import { chooseOutputFormat, CONTENT_TYPES, type AcceptClass } from './negotiate-format.ts'
 import type { SourceInfo } from './probe.ts'
+import type { WatermarkPlacement } from './watermark.ts'
 
 export interface Rgba { r: number, g: number, b: number, alpha: number }
 
@@ -40,6 +41,8 @@ export interface Plan {
   quality: number | null
   lossless: boolean
   progressive: boolean
+  /** Where the watermark goes, or null for none. */
+  watermark: WatermarkPlacement | null
 }
 
 const ALPHA_FORMATS: ReadonlySet<OutputFormat> = new Set(['png', 'webp', 'avif', 'gif'])
@@ -50,7 +53,8 @@ export function planTransform (
   transformation: Transformation,
   source: SourceInfo,
   accepts: AcceptClass,
-  settings: PlanSettings
+  settings: PlanSettings,
+  watermark: WatermarkPlacement | null = null
 ): Plan {
   const format = chooseOutputFormat(transformation.format, source, accepts, settings.avifEnabled)
   const rotate = transformation.rotate ?? 0
@@ -59,7 +63,8 @@ export function planTransform (
   const background = transformation.background === undefined ? null : parseColour(transformation.background)
   const box = targetBox(transformation, settings.maxOutputDimension)
   const canAnimate = format === 'gif' || format === 'webp'
-  const animated = source.pages > 1 && canAnimate && rotate % 180 === 0 &&
+  // Frames are rendered one image tall; watermarking works on a single frame.
+  const animated = source.pages > 1 && canAnimate && rotate % 180 === 0 && watermark === null &&
     transformation.focalPoint === undefined && source.width * source.height * source.pages <= settings.maxSourcePixels
 
   const fit = transformation.fit ?? 'cover'
@@ -99,7 +104,8 @@ export function planTransform (
     flatten: !ALPHA_FORMATS.has(format) && source.hasAlpha ? (background ?? WHITE) : null,
     quality: transformation.quality ?? defaultQuality(format, settings.quality),
     lossless: transformation.lossless ?? false,
-    progressive: transformation.progressive ?? format === 'jpeg'
+    progressive: transformation.progressive ?? format === 'jpeg',
+    watermark
   })
 }
 

@@ -1,0 +1,41 @@
+import type { Logger } from 'pino'
+import type { AppConfig } from './config/schema.ts'
+import { ConfigError } from './config/load.ts'
+import { createS3Client } from './aws/s3-client.ts'
+import type { Origin } from './origins/origin.ts'
+import { createFsOrigin } from './origins/fs-origin.ts'
+import { createS3Origin } from './origins/s3-origin.ts'
+import type { ImageCache } from './cache/image-cache.ts'
+import { createMemoryCache } from './cache/memory-cache.ts'
+import { createS3Cache, type S3CacheErrorKind } from './cache/s3-cache.ts'
+import { createTieredCache } from './cache/tiered-cache.ts'
+import type { Breaker } from './resilience/breakers.ts'
+
+/** Picks each part's implementation from the configuration (SPEC §7); app.ts only assembles them. */
+
+function s3Settings (config: AppConfig) {
+  return { region: config.s3.region, endpoint: config.s3.endpoint, forcePathStyle: config.s3.forcePathStyle }
+}
+
+export function createOrigin (config: AppConfig, breaker: Breaker): Origin {
+  if (config.origin.kind === 'fs') return createFsOrigin(config.origin.fsRoot)
+  if (config.s3.bucket === null) throw new ConfigError('S3_BUCKET (s3.bucket): is required when ORIGIN=s3')
+  const client = createS3Client({ ...s3Settings(config), requestTimeoutMs: config.breakers.origin.timeoutMs })
+  return createS3Origin({ client, bucket: config.s3.bucket, keyPrefix: config.s3.keyPrefix, breaker })
+}
+
+export type FlushableCache = ImageCache & { flush?: () => Promise<void> }
+
+export function createCache (config: AppConfig, logger: Logger, onError?: (kind: S3CacheErrorKind) => void): FlushableCache {
+  const memory = createMemoryCache(config.cache.memoryMaxBytes)
+  if (config.cache.s3Bucket === null) return memory
+  // One attempt: a slow or failing shared tier should become a miss quickly, not be retried.
+  const client = createS3Client({ ...s3Settings(config), maxAttempts: 1 })
+  return createTieredCache([memory, createS3Cache({
+    client,
+    bucket: config.cache.s3Bucket,
+    prefix: config.cache.s3Prefix,
+    logger: logger.child({ component: 'transformed-cache' }),
+    ...(onError === undefined ? {} : { onError })
+  })])
+}
