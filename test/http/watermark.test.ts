@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict'
+import { before, describe, test } from 'node:test'
+import sharp from 'sharp'
+import { BUCKET_PATH, buildTestApp, type TestApp } from '../helpers/build-app.ts'
+import { pixelAt } from '../helpers/images.ts'
+
+let black: Buffer
+let whiteMark: Buffer
+let greyMark: Buffer
+
+before(async () => {
+  black = await sharp({ create: { width: 1000, height: 800, channels: 3, background: '#000000' } }).png().toBuffer()
+  whiteMark = await sharp({ create: { width: 200, height: 100, channels: 4, background: '#ffffff' } }).png().toBuffer()
+  greyMark = await sharp({ create: { width: 200, height: 100, channels: 4, background: '#808080' } }).png().toBuffer()
+})
+
+function logicWith (watermark: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return {
+    buckets: {
+      'acme/news/photos': { rules: { marked: { width: 500, watermark: true }, plain: { width: 500 } }, adHoc: 'allow', watermark, ...extra },
+      'acme/news/nomark': { adHoc: 'allow', watermark: { required: true } }
+    },
+    watermarks: { 'acme/news/photos': 'mark.png' }
+  }
+}
+
+async function app (t: import('node:test').TestContext, watermark: Record<string, unknown>, options: { mark?: Buffer, env?: Record<string, string> } = {}): Promise<TestApp> {
+  return await buildTestApp(t, {
+    originals: { 'acme/news/photos/black.png': black, 'acme/news/nomark/black.png': black },
+    logic: logicWith(watermark),
+    files: { 'mark.png': options.mark ?? whiteMark },
+    ...(options.env === undefined ? {} : { env: options.env })
+  })
+}
+
+async function fetchPng (testApp: TestApp, url: string): Promise<Buffer> {
+  const response = await testApp.server.inject(url)
+  assert.equal(response.statusCode, 200, response.body)
+  return response.rawPayload
+}
+
+const grey = async (image: Buffer, x: number, y: number) => (await pixelAt(image, x, y)).r
+
+describe('watermarks (SPEC §4)', () => {
+  test('wm=1 puts the watermark at the anchor, with its width ratio, margin and opacity', async (t) => {
+    const testApp = await app(t, { position: 'southeast', opacity: 0.5, widthRatio: 0.2, margin: 0.02 })
+    // 500x400 output: the mark is 100x50, 10 px from the right and bottom edges → x 390…489, y 340…389.
+    const image = await fetchPng(testApp, `${BUCKET_PATH}/black.png?w=500&wm=1`)
+    const inside = await grey(image, 440, 365)
+    assert.ok(inside > 115 && inside < 140, `half-opaque white over black is mid grey: ${inside}`)
+    for (const [x, y] of [[385, 365], [494, 365], [440, 335], [440, 394], [10, 10], [250, 200], [60, 365]]) {
+      assert.equal(await grey(image, x ?? 0, y ?? 0), 0, `(${x}, ${y}) is untouched`)
+    }
+    const plain = await fetchPng(testApp, `${BUCKET_PATH}/black.png?w=500`)
+    assert.equal(await grey(plain, 440, 365), 0)
+  })
+
+  test('each of the nine anchors', async (t) => {
+    const expected: Record<string, [number, number]> = {
+      northwest: [60, 35], north: [250, 35], northeast: [440, 35],
+      west: [60, 200], center: [250, 200], east: [440, 200],
+      southwest: [60, 365], south: [250, 365], southeast: [440, 365]
+    }
+    for (const [position, [x, y]] of Object.entries(expected)) {
+      const testApp = await app(t, { position, opacity: 1, widthRatio: 0.2, margin: 0.02 })
+      const image = await fetchPng(testApp, `${BUCKET_PATH}/black.png?w=500&wm=1`)
+      assert.ok(await grey(image, x, y) > 240, position)
+    }
+  })
+
+  test('a rule with watermark: true applies it; wm=0 cannot remove a required one', async (t) => {
+    const testApp = await app(t, { required: true, opacity: 1 })
+    const byRule = await fetchPng(testApp, `${BUCKET_PATH}/black.png?rule=plain`)
+    assert.ok(await grey(byRule, 440, 365) > 240)
+    const refused = await fetchPng(testApp, `${BUCKET_PATH}/black.png?w=500&wm=0`)
+    assert.ok(await grey(refused, 440, 365) > 240)
+  })
+
+  test('a required watermark applies to requests with no transformation too', async (t) => {
+    const testApp = await app(t, { required: true, opacity: 1, widthRatio: 0.2, margin: 0.02 })
+    const response = await testApp.server.inject(`${BUCKET_PATH}/black.png`)
+    assert.equal(response.statusCode, 200)
+    assert.equal(response.headers['content-type'], 'image/png')
+    const meta = await sharp(response.rawPayload).metadata()
+    assert.deepEqual([meta.width, meta.height], [1000, 800])
+    assert.ok(await grey(response.rawPayload, 880, 730) > 240)
+    assert.equal(await grey(response.rawPayload, 100, 100), 0)
+  })
+
+  test('a new watermark image changes the ETag', async (t) => {
+    const white = await app(t, { opacity: 1 })
+    const greyApp = await app(t, { opacity: 1 }, { mark: greyMark })
+    const a = await white.server.inject(`${BUCKET_PATH}/black.png?w=500&wm=1`)
+    const b = await greyApp.server.inject(`${BUCKET_PATH}/black.png?w=500&wm=1`)
+    const none = await white.server.inject(`${BUCKET_PATH}/black.png?w=500`)
+    assert.notEqual(a.headers.etag, b.headers.etag)
+    assert.notEqual(a.headers.etag, none.headers.etag)
+    assert.ok(await grey(b.rawPayload, 440, 365) < 140)
+  })
+
+  test('WATERMARK_ENABLED=false is a global off switch', async (t) => {
+    const testApp = await app(t, { required: true, opacity: 1 }, { env: { WATERMARK_ENABLED: 'false' } })
+    const response = await testApp.server.inject(`${BUCKET_PATH}/black.png`)
+    assert.equal(response.statusCode, 200)
+    assert.equal(await grey(response.rawPayload, 880, 730), 0)
+  })
+
+  test('a bucket asking for a watermark it does not have is 502 UPSTREAM_ERROR with a log line', async (t) => {
+    const testApp = await app(t, { opacity: 1 })
+    const response = await testApp.server.inject('/tenants/acme/domains/news/buckets/nomark/images/black.png?w=100')
+    assert.equal(response.statusCode, 502)
+    assert.equal(response.json<{ error: { code: string } }>().error.code, 'UPSTREAM_ERROR')
+    assert.ok(testApp.logs.some((line) => line.level === 50 && String(line.msg).includes('watermark')))
+  })
+
+  test('a tall watermark on a wide output is scaled to fit', async (t) => {
+    const tall = await sharp({ create: { width: 100, height: 1000, channels: 4, background: '#ffffff' } }).png().toBuffer()
+    const testApp = await app(t, { opacity: 1, widthRatio: 0.5 }, { mark: tall })
+    const response = await testApp.server.inject(`${BUCKET_PATH}/black.png?w=500&h=100&wm=1`)
+    assert.equal(response.statusCode, 200)
+  })
+})

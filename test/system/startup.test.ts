@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { test } from 'node:test'
+
+const main = path.resolve(import.meta.dirname, '../../src/main.ts')
+
+function start (env: Record<string, string>) {
+  return spawnSync(process.execPath, [main], {
+    env: { ...process.env, STATSD_ENABLED: 'false', PORT: '0', ADMIN_PORT: '0', ...env },
+    encoding: 'utf8',
+    timeout: 20000
+  })
+}
+
+test('a broken logic file stops the start with the bad path named', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-images-start-'))
+  const file = path.join(dir, 'logic.json')
+  fs.writeFileSync(file, JSON.stringify({ buckets: { 'a/b/c': { rules: { big: { width: -1 } }, adHoc: 'often' } } }))
+  const result = start({ LOGIC_FILE: file })
+  assert.equal(result.status, 78)
+  assert.match(result.stderr, /\/buckets\/a~1b~1c\/rules\/big\/width/)
+  assert.match(result.stderr, /\/buckets\/a~1b~1c\/adHoc/)
+  fs.rmSync(dir, { recursive: true })
+})
+
+test('a bad configuration value stops the start naming the variable', () => {
+  const result = start({ LIMITS_MAX_QUEUE: 'many' })
+  assert.equal(result.status, 78)
+  assert.match(result.stderr, /LIMITS_MAX_QUEUE/)
+})
