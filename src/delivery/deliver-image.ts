@@ -46,10 +46,8 @@ export interface ImageRequest {
 }
 
 export interface DeliveredImage {
-  /** 304 when `If-None-Match` matched: no body, no transformation. */
-  notModified: boolean
-  body: Buffer | null
-  contentType: string | null
+  /** The image to send, or null for a 304 (If-None-Match matched: nothing fetched or transformed). */
+  image: CachedImage | null
   etag: string
   lastModified: Date
   cacheControl: string
@@ -83,31 +81,24 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const key = originKey(bucket, request.imageId)
     const originRequest = { maxBytes: settings.maxSourceBytes, requestId: request.requestId }
     const version = await deps.origin.stat(key, originRequest)
-    const answer = (partial: Pick<DeliveredImage, 'etag' | 'varyAccept'>): DeliveredImage => ({
-      ...partial,
-      notModified: true,
-      body: null,
-      contentType: null,
-      lastModified: version.lastModified,
-      cacheControl: cacheControlOf(logic, settings),
-      cacheStatus: 'HIT',
+    const deliver = (etag: string, varyAccept: boolean, image: CachedImage | null, cacheStatus: 'HIT' | 'MISS', transformMs: number | null = null): DeliveredImage => ({
+      image,
+      etag,
+      lastModified: image?.lastModified ?? version.lastModified,
+      cacheControl: logic.cacheControl ?? settings.cacheControlDefault,
+      varyAccept,
+      cacheStatus,
       tenant: bucket.tenant,
-      transformMs: null
+      transformMs
     })
 
     if (isEmptyTransformation(transformation) && watermark === null) {
       const etag = `"${passthroughKey(key, version)}"`
-      if (matchesEtag(request.ifNoneMatch, etag)) return answer({ etag, varyAccept: false })
+      if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, 'HIT')
       const source = await deps.origin.get(key, originRequest)
       const info = await probeSource(source.bytes, Number.MAX_SAFE_INTEGER)
-      return {
-        ...answer({ etag, varyAccept: false }),
-        notModified: false,
-        body: source.bytes,
-        contentType: `image/${info.isAvif ? 'avif' : info.format}`,
-        lastModified: source.version.lastModified,
-        cacheStatus: 'MISS'
-      }
+      const original = { bytes: source.bytes, contentType: `image/${info.isAvif ? 'avif' : info.format}`, lastModified: source.version.lastModified }
+      return deliver(etag, false, original, 'MISS')
     }
 
     const varyAccept = transformation.format === 'auto'
@@ -121,10 +112,11 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       watermark: watermark === null ? null : [watermark.image.id, watermark.placement]
     })
     const etag = `"${imageKey}"`
-    if (matchesEtag(request.ifNoneMatch, etag)) return answer({ etag, varyAccept })
+    if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, 'HIT')
 
+    // A transformation already under way for the same key is shared: it counts as a hit for the joiners.
     const found = await deps.cache.get(imageKey) ?? await inFlight.get(imageKey)
-    if (found !== undefined) return { ...answer({ etag, varyAccept }), ...found, body: found.bytes, notModified: false }
+    if (found !== undefined) return deliver(etag, varyAccept, found, 'HIT')
 
     const started = performance.now()
     const work = transform(deps, { key, originRequest, transformation, accepts, settings, watermark })
@@ -132,14 +124,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     try {
       const image = await work
       deps.cache.set(imageKey, image)
-      return {
-        ...answer({ etag, varyAccept }),
-        ...image,
-        body: image.bytes,
-        notModified: false,
-        cacheStatus: 'MISS',
-        transformMs: performance.now() - started
-      }
+      return deliver(etag, varyAccept, image, 'MISS', performance.now() - started)
     } finally {
       inFlight.delete(imageKey)
     }
@@ -205,10 +190,6 @@ function isSignatureValid (request: ImageRequest, bucket: BucketRef, settings: D
   const configured = settings.signingKeys[`${bucket.tenant}/${bucket.domain}`]
   const keys = configured === undefined ? [] : typeof configured === 'string' ? [configured] : configured
   return verifySignature(keys, signedPayload(request.path, request.query.rawPairs), request.query.signature)
-}
-
-function cacheControlOf (logic: BucketLogic, settings: DeliverySettings): string {
-  return logic.cacheControl ?? settings.cacheControlDefault
 }
 
 /** The settings that change output bytes; part of the cache key so a change never serves stale bytes. */

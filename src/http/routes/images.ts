@@ -52,7 +52,7 @@ async function serve (
     maxOutputDimension: options.maxOutputDimension()
   })
 
-  const image = await options.deliverImage({
+  const delivered = await options.deliverImage({
     target,
     imageId,
     query,
@@ -61,17 +61,17 @@ async function serve (
     ifNoneMatch: request.headers['if-none-match'],
     requestId: request.id
   })
-  request.delivery = { tenant: image.tenant, cacheHit: image.cacheStatus === 'HIT' }
+  request.delivery = { tenant: delivered.tenant, cacheHit: delivered.cacheStatus === 'HIT' }
 
   void reply
-    .header('etag', image.etag)
-    .header('last-modified', image.lastModified.toUTCString())
-    .header('cache-control', image.cacheControl)
-    .header('x-cache', image.cacheStatus)
-  if (image.varyAccept) void reply.header('vary', 'Accept')
-  if (image.notModified || image.body === null || image.contentType === null) {
+    .header('etag', delivered.etag)
+    .header('last-modified', delivered.lastModified.toUTCString())
+    .header('cache-control', delivered.cacheControl)
+    .header('x-cache', delivered.cacheStatus)
+  if (delivered.varyAccept) void reply.header('vary', 'Accept')
+  if (delivered.image === null) {
     await reply.code(304).send()
     return
   }
-  await reply.type(image.contentType).send(image.body)
+  await reply.type(delivered.image.contentType).send(delivered.image.bytes)
 }
