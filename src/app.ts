@@ -8,6 +8,7 @@ import { createFileLogic } from './logic/file-logic.ts'
 import type { ImageCache } from './cache/image-cache.ts'
 import { createBreakers, type Breakers } from './resilience/breakers.ts'
 import { createCache, createOrigin, type FlushableCache } from './wiring.ts'
+import { DeliveryError } from './errors.ts'
 import { createTransformLimiter } from './transform/limiter.ts'
 import { requestIdOf } from './http/plugins/request-id.ts'
 import { registerAccessLog } from './http/plugins/access-log.ts'
@@ -30,6 +31,8 @@ export interface App {
   server: FastifyInstance
   /** Flips readiness off: health answers 503 from now on (SPEC §9). */
   markShuttingDown: () => void
+  /** Closes the listener: new requests get 503 SHUTTING_DOWN, in-flight ones finish. */
+  close: () => Promise<void>
   breakers: Breakers
   cache: ImageCache
   /** Waits for background work (shared-cache uploads) to finish. */
@@ -46,7 +49,8 @@ export function buildApp (options: AppOptions): App {
     requestIdHeader: false,
     genReqId: requestIdOf,
     routerOptions: { maxParamLength: 1024 },
-    return503OnClosing: true,
+    // Requests that arrive while closing get SHUTTING_DOWN in the SPEC §3 shape (hook below).
+    return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler
   })
 
@@ -76,6 +80,10 @@ export function buildApp (options: AppOptions): App {
   })
 
   let ready = true
+  let closing = false
+  server.addHook('onRequest', async () => {
+    if (closing) throw new DeliveryError('SHUTTING_DOWN')
+  })
   registerAccessLog(server)
   registerErrorHandler(server, { notFoundMaxAgeSeconds: () => config.notFoundMaxAgeS })
   registerHealthRoute(server, { isReady: () => ready, startedAt: new Date() })
@@ -85,6 +93,11 @@ export function buildApp (options: AppOptions): App {
   return {
     server,
     markShuttingDown: () => { ready = false },
+    close: async () => {
+      ready = false
+      closing = true
+      await server.close()
+    },
     breakers,
     cache,
     flush: async () => { await cache.flush?.() }

@@ -1,8 +1,9 @@
 import pino from 'pino'
 import { buildApp, type App } from './app.ts'
-import type { AppConfig } from './config/schema.ts'
 import { ConfigError, loadConfig } from './config/load.ts'
+import type { AppConfig } from './config/schema.ts'
 import { LogicFileError } from './logic/file-logic.ts'
+import { installShutdown } from './lifecycle/shutdown.ts'
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' })
 
@@ -21,22 +22,25 @@ try {
   throw error
 }
 
-await app.server.listen({ port: config.port, host: config.host })
-
-let stopping = false
-async function shutdown (signal: string): Promise<void> {
-  if (stopping) {
-    logger.warn({ signal }, 'second signal, exiting now')
-    process.exit(130)
-  }
-  stopping = true
-  logger.info({ signal }, 'shutting down')
-  app.markShuttingDown()
-  await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainMs))
-  await app.server.close()
-  await app.flush()
+function crash (error: unknown): void {
+  logger.fatal({ err: error }, 'uncaught error: exiting')
   logger.flush()
-  process.exit(0)
+  process.exit(1)
 }
-process.on('SIGTERM', (signal) => { void shutdown(signal) })
-process.on('SIGINT', (signal) => { void shutdown(signal) })
+process.on('uncaughtException', crash)
+process.on('unhandledRejection', crash)
+
+installShutdown({
+  logger,
+  drainMs: config.shutdown.drainMs,
+  timeoutMs: config.shutdown.timeoutMs,
+  markOutOfService: [{ name: 'readiness', run: app.markShuttingDown }],
+  closeListeners: [{ name: 'public listener', run: app.close }],
+  cleanUp: [
+    { name: 'shared cache uploads', run: app.flush },
+    { name: 'logs', run: () => { logger.flush() } }
+  ],
+  exit: (code) => process.exit(code)
+})
+
+await app.server.listen({ port: config.port, host: config.host })

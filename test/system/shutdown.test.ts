@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import sharp from 'sharp'
+import { startService } from '../helpers/service-process.ts'
+
+let dir: string
+let env: Record<string, string>
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-images-shutdown-'))
+  const originals = path.join(dir, 'originals', 'acme', 'news', 'photos')
+  fs.mkdirSync(originals, { recursive: true })
+  // Noise compresses badly and blurs slowly: each request below keeps a transformation busy for a while.
+  const noise = await sharp({ create: { width: 2400, height: 1600, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg().toBuffer()
+  fs.writeFileSync(path.join(originals, 'noise.jpg'), noise)
+  fs.writeFileSync(path.join(dir, 'logic.json'), JSON.stringify({ buckets: { 'acme/news/photos': { adHoc: 'allow' } } }))
+  env = { ORIGIN_FS_ROOT: path.join(dir, 'originals'), LOGIC_FILE: path.join(dir, 'logic.json'), SHUTDOWN_DRAIN_MS: '1500', LIMITS_MAX_CONCURRENT_TRANSFORMS: '1' }
+})
+after(() => { fs.rmSync(dir, { recursive: true, force: true }) })
+
+const slowImage = (i: number) => `/tenants/acme/domains/news/buckets/photos/images/noise.jpg?w=${2000 + i}&blur=20&fm=png`
+
+test('SIGTERM: health goes 503, in-flight requests finish with 200, then the process exits 0', async () => {
+  const service = await startService(env)
+  assert.equal((await fetch(`${service.baseUrl}/healthcheck`)).status, 200)
+
+  const inFlight = [0, 1, 2].map(async (i) => await fetch(`${service.baseUrl}${slowImage(i)}`))
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  service.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+
+  const health = await fetch(`${service.baseUrl}/healthcheck`)
+  assert.equal(health.status, 503)
+  assert.deepEqual(await health.json(), { status: 'OUT_OF_SERVICE' })
+
+  for (const response of await Promise.all(inFlight)) {
+    assert.equal(response.status, 200)
+    assert.equal(response.headers.get('content-type'), 'image/png')
+    assert.ok((await response.arrayBuffer()).byteLength > 0)
+  }
+  const { code } = await service.exited
+  assert.equal(code, 0)
+  assert.ok(service.logs.some((line) => line.msg === 'shutdown complete'))
+})
+
+test('a second signal exits at once with a non-zero code', async () => {
+  const service = await startService({ ...env, SHUTDOWN_DRAIN_MS: '20000' })
+  service.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  service.child.kill('SIGINT')
+  const { code } = await service.exited
+  assert.equal(code, 130)
+})
