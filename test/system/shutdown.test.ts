@@ -14,7 +14,7 @@ before(async () => {
   const originals = path.join(dir, 'originals', 'acme', 'news', 'photos')
   fs.mkdirSync(originals, { recursive: true })
   // Noise compresses badly and blurs slowly: each request below keeps a transformation busy for a while.
-  const noise = await sharp({ create: { width: 2400, height: 1600, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg().toBuffer()
+  const noise = await sharp({ create: { width: 2400, height: 1600, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg().toBuffer()
   fs.writeFileSync(path.join(originals, 'noise.jpg'), noise)
   fs.writeFileSync(path.join(dir, 'logic.json'), JSON.stringify({ buckets: { 'acme/news/photos': { adHoc: 'allow' } } }))
   env = { ORIGIN_FS_ROOT: path.join(dir, 'originals'), LOGIC_FILE: path.join(dir, 'logic.json'), SHUTDOWN_DRAIN_MS: '1500', LIMITS_MAX_CONCURRENT_TRANSFORMS: '1' }
