@@ -2,7 +2,7 @@ import neostandard from 'neostandard'
 import tseslint from 'typescript-eslint'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['node_modules', 'coverage'] }),
+  ...neostandard({ ts: true, ignores: ['node_modules', 'coverage', 'build', 'infra/datadog/out'] }),
   {
     files: ['**/*.ts'],
     languageOptions: {

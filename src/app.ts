@@ -4,10 +4,11 @@ import type { AppConfig } from './config/schema.ts'
 import { createImageDelivery, type DeliverySettings } from './delivery/deliver-image.ts'
 import type { Origin } from './origins/origin.ts'
 import type { LogicProvider } from './logic/bucket-logic.ts'
-import { createFileLogic } from './logic/file-logic.ts'
 import type { ImageCache } from './cache/image-cache.ts'
 import { createBreakers, type Breakers } from './resilience/breakers.ts'
-import { createCache, createOrigin, type FlushableCache } from './wiring.ts'
+import { createCache, createLogic, createOrigin, type FlushableCache } from './wiring.ts'
+import { createDiscovery, type Discovery } from './remote/discovery.ts'
+import { hystrixStreamRoutes } from './http/routes/hystrix-stream.ts'
 import { DeliveryError } from './errors.ts'
 import { createTransformLimiter } from './transform/limiter.ts'
 import { requestIdOf } from './http/plugins/request-id.ts'
@@ -16,6 +17,9 @@ import { frameworkErrorHandler, registerErrorHandler } from './http/plugins/erro
 import { registerHealthRoute } from './http/routes/health.ts'
 import { registerImageRoutes } from './http/routes/images.ts'
 import { schemaRoutes } from './http/routes/schemas.ts'
+import { registerMetrics } from './http/plugins/metrics.ts'
+import { createNoopMetrics, type Metrics } from './observability/metrics.ts'
+import { bindDynamicConfig, createDynamicConfig, type DynamicConfig } from './config/dynamic.ts'
 
 export interface AppOptions {
   config: AppConfig
@@ -25,6 +29,11 @@ export interface AppOptions {
   logic?: LogicProvider
   cache?: FlushableCache
   breakers?: Breakers
+  discovery?: Discovery
+  /** SPEC §8 metrics; nothing is sent when absent. The caller closes it after the server. */
+  metrics?: Metrics
+  /** Dynamic properties (SPEC §7); main.ts passes the one its source and admin port feed. */
+  dynamic?: DynamicConfig
 }
 
 export interface App {
@@ -34,8 +43,11 @@ export interface App {
   /** Closes the listener: new requests get 503 SHUTTING_DOWN, in-flight ones finish. */
   close: () => Promise<void>
   breakers: Breakers
+  dynamic: DynamicConfig
   cache: ImageCache
-  /** Waits for background work (shared-cache uploads) to finish. */
+  /** Eureka registration and the locators of the remote services (inert when Eureka is off). */
+  discovery: Discovery
+  /** Waits for background work (shared-cache uploads) and releases connection pools. */
   flush: () => Promise<void>
 }
 
@@ -54,28 +66,37 @@ export function buildApp (options: AppOptions): App {
     frameworkErrors: frameworkErrorHandler
   })
 
+  const dynamic = options.dynamic ?? createDynamicConfig({ config, logger: options.logger })
+  const metrics = options.metrics ?? createNoopMetrics()
   const limiter = createTransformLimiter({
-    maxConcurrent: config.limits.maxConcurrentTransforms,
-    maxQueue: config.limits.maxQueue
+    maxConcurrent: dynamic.get('LIMITS_MAX_CONCURRENT_TRANSFORMS'),
+    maxQueue: dynamic.get('LIMITS_MAX_QUEUE')
   })
+  // Read at use time: a change from the dynamic source applies to the next request (SPEC §7).
   const settings = (): DeliverySettings => ({
-    maxSourceBytes: config.limits.maxSourceBytes,
-    maxSourcePixels: config.limits.maxSourcePixels,
-    maxOutputDimension: config.limits.maxOutputDimension,
-    transformTimeoutMs: config.limits.transformTimeoutMs,
-    quality: config.quality,
-    avifEnabled: config.avifEnabled,
-    cacheControlDefault: config.cacheControlDefault,
-    watermarkEnabled: config.watermarkEnabled,
+    maxSourceBytes: dynamic.get('LIMITS_MAX_SOURCE_BYTES'),
+    maxSourcePixels: dynamic.get('LIMITS_MAX_SOURCE_PIXELS'),
+    maxOutputDimension: dynamic.get('LIMITS_MAX_OUTPUT_DIMENSION'),
+    transformTimeoutMs: dynamic.get('LIMITS_TRANSFORM_TIMEOUT_MS'),
+    quality: { jpeg: dynamic.get('QUALITY_JPEG'), webp: dynamic.get('QUALITY_WEBP'), avif: dynamic.get('QUALITY_AVIF') },
+    avifEnabled: dynamic.get('AVIF_ENABLED'),
+    cacheControlDefault: dynamic.get('CACHE_CONTROL_DEFAULT'),
+    watermarkEnabled: dynamic.get('WATERMARK_ENABLED'),
     signingKeys: config.signingKeys
   })
   const breakers = options.breakers ?? createBreakers(config.breakers)
+  for (const breaker of Object.values(breakers)) metrics.watchBreaker(breaker.key, breaker.circuit)
+  // The limiter and the breakers follow changes live; main.ts binds the process logger's level.
+  const unbindDynamic = bindDynamicConfig(dynamic, { limiter, breakers })
   const cache = options.cache ?? createCache(config, options.logger)
+  const discovery = options.discovery ?? createDiscovery({ config, logger: options.logger, port: config.port })
+  const logic = options.logic ?? createLogic(config, { breakers, discovery, dynamic, logger: options.logger })
   const deliverImage = createImageDelivery({
     origin: options.origin ?? createOrigin(config, breakers.origin),
-    logic: options.logic ?? createFileLogic(config.logic.file),
+    logic,
     cache,
     limiter,
+    metrics,
     settings
   })
 
@@ -85,10 +106,13 @@ export function buildApp (options: AppOptions): App {
     if (closing) throw new DeliveryError('SHUTTING_DOWN')
   })
   registerAccessLog(server)
+  registerMetrics(server, metrics)
   registerErrorHandler(server, { notFoundMaxAgeSeconds: () => config.notFoundMaxAgeS })
   registerHealthRoute(server, { isReady: () => ready, startedAt: new Date() })
-  registerImageRoutes(server, { deliverImage, maxOutputDimension: () => config.limits.maxOutputDimension })
+  registerImageRoutes(server, { deliverImage, maxOutputDimension: () => dynamic.get('LIMITS_MAX_OUTPUT_DIMENSION') })
+  server.addHook('onClose', async () => { unbindDynamic() })
   void server.register(schemaRoutes)
+  void server.register(hystrixStreamRoutes, { breakers: () => Object.values(breakers), intervalMs: config.hystrixStreamIntervalMs })
 
   return {
     server,
@@ -99,7 +123,12 @@ export function buildApp (options: AppOptions): App {
       await server.close()
     },
     breakers,
+    dynamic,
     cache,
-    flush: async () => { await cache.flush?.() }
+    discovery,
+    flush: async () => {
+      await cache.flush?.()
+      await (logic as { close?: () => Promise<void> }).close?.()
+    }
   }
 }

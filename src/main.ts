@@ -1,18 +1,38 @@
-import pino from 'pino'
+import os from 'node:os'
+import type { FastifyInstance } from 'fastify'
 import { buildApp, type App } from './app.ts'
 import { ConfigError, loadConfig } from './config/load.ts'
 import type { AppConfig } from './config/schema.ts'
+import { bindDynamicConfig, createDynamicConfig, startDynamicSource } from './config/dynamic.ts'
+import { buildAdminServer } from './http/admin/admin-server.ts'
 import { LogicFileError } from './logic/file-logic.ts'
 import { installShutdown } from './lifecycle/shutdown.ts'
+import { createLogger } from './observability/logger.ts'
+import { createMetrics, type Metrics } from './observability/metrics.ts'
 
-const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' })
+/**
+ * The process: configuration, the app and its admin port, the dynamic-configuration source,
+ * Eureka registration once listening, and the shutdown sequence of SPEC §9.
+ */
+const logger = createLogger({ level: (process.env.LOG_LEVEL ?? 'info') as 'info' })
 
 let config: AppConfig
 let app: App
+let admin: FastifyInstance
+let metrics: Metrics
+let dynamicSource: Awaited<ReturnType<typeof startDynamicSource>>
 try {
   config = loadConfig()
-  logger.level = config.logLevel
-  app = buildApp({ config, logger })
+  metrics = createMetrics(config.statsd, { env: config.appEnv, app: 'delivery-images', host: os.hostname() }, {
+    onError: (error) => { logger.debug({ err: error }, 'statsd send failed') }
+  })
+  const dynamic = createDynamicConfig({ config, logger, onChangeMetric: (key) => { metrics.dynamicConfigChange(key) } })
+  // LOG_LEVEL is dynamic: the process logger follows the source and the admin port.
+  bindDynamicConfig(dynamic, { logger })
+  app = buildApp({ config, logger, metrics, dynamic })
+  admin = buildAdminServer({ config, dynamic, breakers: app.breakers, logger })
+  // Before listening: the first poll (bounded) decides the values the first requests see.
+  dynamicSource = await startDynamicSource({ config, dynamic, logger })
 } catch (error) {
   if (error instanceof ConfigError || error instanceof LogicFileError) {
     logger.fatal(error.message)
@@ -34,13 +54,25 @@ installShutdown({
   logger,
   drainMs: config.shutdown.drainMs,
   timeoutMs: config.shutdown.timeoutMs,
-  markOutOfService: [{ name: 'readiness', run: app.markShuttingDown }],
-  closeListeners: [{ name: 'public listener', run: app.close }],
+  markOutOfService: [
+    { name: 'readiness', run: app.markShuttingDown },
+    { name: 'eureka status', run: app.discovery.markOutOfService }
+  ],
+  closeListeners: [
+    { name: 'public listener', run: app.close },
+    { name: 'admin listener', run: async () => { await admin.close() } }
+  ],
   cleanUp: [
-    { name: 'shared cache uploads', run: app.flush },
+    { name: 'eureka registration', run: app.discovery.stop },
+    { name: 'dynamic config source', run: async () => { await dynamicSource?.stop() } },
+    { name: 'background work', run: app.flush },
+    { name: 'metrics', run: metrics.close },
     { name: 'logs', run: () => { logger.flush() } }
   ],
   exit: (code) => process.exit(code)
 })
 
 await app.server.listen({ port: config.port, host: config.host })
+await admin.listen({ port: config.admin.port, host: config.admin.host })
+// Registered only once it can serve: Eureka clients may pick it as soon as it is UP.
+await app.discovery.start()

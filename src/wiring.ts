@@ -9,7 +9,12 @@ import type { ImageCache } from './cache/image-cache.ts'
 import { createMemoryCache } from './cache/memory-cache.ts'
 import { createS3Cache, type S3CacheErrorKind } from './cache/s3-cache.ts'
 import { createTieredCache } from './cache/tiered-cache.ts'
-import type { Breaker } from './resilience/breakers.ts'
+import type { Breaker, Breakers } from './resilience/breakers.ts'
+import type { LogicProvider } from './logic/bucket-logic.ts'
+import { createFileLogic } from './logic/file-logic.ts'
+import type { Discovery } from './remote/discovery.ts'
+import type { DynamicConfig } from './config/dynamic.ts'
+import { createRemoteLogic } from './remote/remote-logic.ts'
 
 /** Picks each part's implementation from the configuration (SPEC §7); app.ts only assembles them. */
 
@@ -38,4 +43,21 @@ export function createCache (config: AppConfig, logger: Logger, onError?: (kind:
     logger: logger.child({ component: 'transformed-cache' }),
     ...(onError === undefined ? {} : { onError })
   })])
+}
+
+export type ClosableLogic = LogicProvider & { close?: () => Promise<void> }
+
+/** The file logic by default; the remote logic manager and translator (through Eureka or static URLs) otherwise. */
+export function createLogic (
+  config: AppConfig,
+  parts: { breakers: Breakers, discovery: Discovery, dynamic: DynamicConfig, logger: Logger }
+): ClosableLogic {
+  if (config.logic.source === 'file') return createFileLogic(config.logic.file)
+  return createRemoteLogic({
+    logicManager: parts.discovery.logicManager(),
+    translator: parts.discovery.translator(),
+    breakers: parts.breakers,
+    cacheTtlMs: () => parts.dynamic.get('LOGIC_CACHE_TTL_MS'),
+    logger: parts.logger.child({ component: 'remote-logic' })
+  })
 }

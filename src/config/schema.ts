@@ -26,6 +26,14 @@ convict.addFormat({
 })
 
 convict.addFormat({
+  name: 'percent',
+  validate (value: unknown) {
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 100) throw new Error('must be an integer from 1 to 100')
+  },
+  coerce: (value: unknown) => Number(value)
+})
+
+convict.addFormat({
   name: 'optional-url',
   validate (value: unknown) {
     if (value === null || value === '') return
@@ -40,7 +48,7 @@ function breaker (name: string, defaults: BreakerDefaults) {
     timeoutMs: { doc: `${name}: call timeout`, format: 'positive-int', default: defaults.timeoutMs, env: `BREAKER_${name}_TIMEOUT_MS` },
     errorThresholdPercent: {
       doc: `${name}: error percentage that opens the circuit`,
-      format: 'positive-int',
+      format: 'percent',
       default: defaults.errorThresholdPercent,
       env: `BREAKER_${name}_ERROR_THRESHOLD_PERCENT`
     },
@@ -129,9 +137,9 @@ export const configSchema = {
     transformTimeoutMs: { doc: 'Time allowed for one transformation (dynamic)', format: 'positive-int', default: 15000, env: 'LIMITS_TRANSFORM_TIMEOUT_MS' }
   },
   quality: {
-    jpeg: { doc: 'Default JPEG quality (dynamic)', format: 'positive-int', default: 80, env: 'QUALITY_JPEG' },
-    webp: { doc: 'Default WebP quality (dynamic)', format: 'positive-int', default: 80, env: 'QUALITY_WEBP' },
-    avif: { doc: 'Default AVIF quality (dynamic)', format: 'positive-int', default: 60, env: 'QUALITY_AVIF' }
+    jpeg: { doc: 'Default JPEG quality (dynamic)', format: 'percent', default: 80, env: 'QUALITY_JPEG' },
+    webp: { doc: 'Default WebP quality (dynamic)', format: 'percent', default: 80, env: 'QUALITY_WEBP' },
+    avif: { doc: 'Default AVIF quality (dynamic)', format: 'percent', default: 60, env: 'QUALITY_AVIF' }
   },
   avifEnabled: { doc: 'AVIF kill switch (dynamic)', format: Boolean, default: true, env: 'AVIF_ENABLED' },
   watermarkEnabled: { doc: 'Watermark kill switch (dynamic)', format: Boolean, default: true, env: 'WATERMARK_ENABLED' },

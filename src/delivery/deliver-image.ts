@@ -1,7 +1,9 @@
-import { DeliveryError } from '../errors.ts'
+import { DeliveryError, isDeliveryError } from '../errors.ts'
 import type { ImageQuery } from '../http/query.ts'
 import type { BucketLogic, BucketRef, CallContext, LogicProvider } from '../logic/bucket-logic.ts'
-import { originKey, type Origin } from '../origins/origin.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import { withSpan } from '../observability/tracer.ts'
+import { originKey, type Origin, type OriginRequest, type Source } from '../origins/origin.ts'
 import type { CachedImage, ImageCache } from '../cache/image-cache.ts'
 import type { TransformLimiter } from '../transform/limiter.ts'
 import { acceptClass, type AcceptClass } from '../transform/negotiate-format.ts'
@@ -29,6 +31,8 @@ export interface DeliveryDeps {
   logic: LogicProvider
   cache: ImageCache
   limiter: TransformLimiter
+  /** SPEC §8 metrics of the delivery path: cache, origin fetch, transformation, queue. */
+  metrics: Metrics
   settings: () => DeliverySettings
 }
 
@@ -70,7 +74,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const context: CallContext = { requestId: request.requestId }
     const settings = deps.settings()
     const bucket = await resolveBucket(deps.logic, request.target, context)
-    const logic = await deps.logic.getBucketLogic(bucket, context)
+    const logic = await withSpan('logic.get', { tenant: bucket.tenant }, async () => await deps.logic.getBucketLogic(bucket, context))
     if (logic === null) throw new DeliveryError('BUCKET_NOT_FOUND')
     const { watermark: wantsWatermark, ...transformation } =
       resolveTransformation(request.query, logic, () => isSignatureValid(request, bucket, settings))
@@ -95,7 +99,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     if (isEmptyTransformation(transformation) && watermark === null) {
       const etag = `"${passthroughKey(key, version)}"`
       if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, 'HIT')
-      const source = await deps.origin.get(key, originRequest)
+      const source = await fetchOriginal(deps, key, originRequest, bucket.tenant)
       const info = await probeSource(source.bytes, Number.MAX_SAFE_INTEGER)
       const original = { bytes: source.bytes, contentType: `image/${info.isAvif ? 'avif' : info.format}`, lastModified: source.version.lastModified }
       return deliver(etag, false, original, 'MISS')
@@ -114,26 +118,33 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const etag = `"${imageKey}"`
     if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, 'HIT')
 
-    // A transformation already under way for the same key is shared: it counts as a hit for the joiners.
-    const found = await deps.cache.get(imageKey) ?? await inFlight.get(imageKey)
-    if (found !== undefined) return deliver(etag, varyAccept, found, 'HIT')
+    return await withSpan('image.transformation', { tenant: bucket.tenant }, async (span) => {
+      // A transformation already under way for the same key is shared: it counts as a hit for the joiners.
+      const found = await deps.cache.get(imageKey) ?? await inFlight.get(imageKey)
+      span.setTag('cache.hit', found !== undefined)
+      if (found !== undefined) {
+        deps.metrics.cacheHit({ tenant: bucket.tenant, format: formatOf(found.contentType) })
+        return deliver(etag, varyAccept, found, 'HIT')
+      }
+      deps.metrics.cacheMiss({ tenant: bucket.tenant })
 
-    const started = performance.now()
-    const work = transform(deps, { key, originRequest, transformation, accepts, settings, watermark })
-    inFlight.set(imageKey, work)
-    try {
-      const image = await work
-      deps.cache.set(imageKey, image)
-      return deliver(etag, varyAccept, image, 'MISS', performance.now() - started)
-    } finally {
-      inFlight.delete(imageKey)
-    }
+      const started = performance.now()
+      const work = transform(deps, { key, originRequest, transformation, accepts, settings, watermark, tenant: bucket.tenant })
+      inFlight.set(imageKey, work)
+      try {
+        const image = await work
+        deps.cache.set(imageKey, image)
+        return deliver(etag, varyAccept, image, 'MISS', performance.now() - started)
+      } finally {
+        inFlight.delete(imageKey)
+      }
+    })
   }
 }
 
 async function resolveBucket (logic: LogicProvider, target: ImageTarget, context: CallContext): Promise<BucketRef> {
   if ('bucket' in target) return target.bucket
-  const bucket = await logic.resolveAlias(target.alias, context)
+  const bucket = await withSpan('alias.resolve', { alias: target.alias }, async () => await logic.resolveAlias(target.alias, context))
   if (bucket === null) throw new DeliveryError('ALIAS_NOT_FOUND', `Alias '${target.alias}' does not exist`)
   return bucket
 }
@@ -145,21 +156,27 @@ interface TransformJob {
   accepts: AcceptClass
   settings: DeliverySettings
   watermark: BucketWatermark | null
+  tenant: string
 }
 
 /** Fetch, check, plan and transform: the expensive path of a cache miss. */
 async function transform (deps: DeliveryDeps, job: TransformJob): Promise<CachedImage> {
   const { settings } = job
   // Refuse before fetching: a full queue must not also fill memory with originals.
-  deps.limiter.checkCapacity()
-  const source = await deps.origin.get(job.key, job.originRequest)
+  admit(deps, job.tenant)
+  const source = await fetchOriginal(deps, job.key, job.originRequest, job.tenant)
   const info = await probeSource(source.bytes, settings.maxSourcePixels)
   const plan = planTransform(job.transformation, info, job.accepts, settings, job.watermark?.placement ?? null)
-  const output = await deps.limiter.run(async () => await runPipeline(source.bytes, plan, {
-    maxPixels: settings.maxSourcePixels,
-    timeoutMs: settings.transformTimeoutMs,
-    watermark: job.watermark?.image ?? null
-  }))
+  const output = await limited(deps, job.tenant, async () => {
+    const started = performance.now()
+    const result = await runPipeline(source.bytes, plan, {
+      maxPixels: settings.maxSourcePixels,
+      timeoutMs: settings.transformTimeoutMs,
+      watermark: job.watermark?.image ?? null
+    })
+    deps.metrics.transformation({ durationMs: performance.now() - started, tenant: job.tenant, format: formatOf(plan.contentType) })
+    return result
+  })
   return { bytes: output.bytes, contentType: plan.contentType, lastModified: source.version.lastModified }
 }
 
@@ -170,7 +187,7 @@ interface BucketWatermark {
 
 /** A bucket that asks for a watermark it does not have is an upstream fault, never a silent unwatermarked image. */
 async function loadWatermark (logic: LogicProvider, bucket: BucketRef, bucketLogic: BucketLogic, context: CallContext): Promise<BucketWatermark> {
-  const png = await logic.getWatermark(bucket, context)
+  const png = await withSpan('logic.watermark', { tenant: bucket.tenant }, async () => await logic.getWatermark(bucket, context))
   if (png === null) {
     throw new DeliveryError('UPSTREAM_ERROR', `Bucket ${bucket.tenant}/${bucket.domain}/${bucket.bucket} asks for a watermark it does not have`)
   }
@@ -202,4 +219,48 @@ export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boo
   if (ifNoneMatch === undefined) return false
   if (ifNoneMatch.trim() === '*') return true
   return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag)
+}
+
+/** The origin read of a cache miss or a passthrough: a span and the SPEC §8 `origin.*` metrics. */
+async function fetchOriginal (deps: DeliveryDeps, key: string, request: OriginRequest, tenant: string): Promise<Source> {
+  return await withSpan('origin.fetch', { 'origin.key': key }, async (span) => {
+    const started = performance.now()
+    const source = await deps.origin.get(key, request)
+    span.setTag('origin.bytes', source.bytes.length)
+    deps.metrics.originFetch({ durationMs: performance.now() - started, bytes: source.bytes.length, tenant })
+    return source
+  })
+}
+
+/** The limiter's early refusal, counted as `transform.rejected`. */
+function admit (deps: DeliveryDeps, tenant: string): void {
+  try {
+    deps.limiter.checkCapacity()
+  } catch (error) {
+    countRejection(deps, tenant, error)
+    throw error
+  }
+}
+
+/** Runs a task through the limiter, reporting the queue depth and rejections (SPEC §8). */
+async function limited<T> (deps: DeliveryDeps, tenant: string, task: () => Promise<T>): Promise<T> {
+  const run = deps.limiter.run(task)
+  deps.metrics.queueDepth(deps.limiter.queued)
+  try {
+    return await run
+  } catch (error) {
+    countRejection(deps, tenant, error)
+    throw error
+  } finally {
+    deps.metrics.queueDepth(deps.limiter.queued)
+  }
+}
+
+function countRejection (deps: DeliveryDeps, tenant: string, error: unknown): void {
+  if (isDeliveryError(error) && error.code === 'OVERLOADED') deps.metrics.transformRejected({ tenant })
+}
+
+/** `image/webp` → `webp`, the `format` tag. */
+function formatOf (contentType: string): string {
+  return contentType.replace(/^image\//, '')
 }

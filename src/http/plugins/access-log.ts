@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 declare module 'fastify' {
   interface FastifyRequest {
     /** What the image route learnt, for the access log and metrics. */
-    delivery: { tenant: string | null, cacheHit: boolean | null } | null
+    delivery: { tenant: string | null, cacheHit: boolean | null, transformMs?: number | null } | null
   }
 }
 

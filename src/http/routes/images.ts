@@ -61,7 +61,7 @@ async function serve (
     ifNoneMatch: request.headers['if-none-match'],
     requestId: request.id
   })
-  request.delivery = { tenant: delivered.tenant, cacheHit: delivered.cacheStatus === 'HIT' }
+  request.delivery = { tenant: delivered.tenant, cacheHit: delivered.cacheStatus === 'HIT', transformMs: delivered.transformMs }
 
   void reply
     .header('etag', delivered.etag)

@@ -1,0 +1,137 @@
+import { DynamoDBClient, paginateScan, type AttributeValue, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
+import type { Logger } from 'pino'
+import type { DynamicConfig } from '../dynamic.ts'
+import type { DynamicSource } from './file-source.ts'
+
+export interface DynamoDbSourceOptions {
+  client: DynamoDBClient
+  /** DYNAMIC_CONFIG_TABLE. */
+  table: string
+  /** DYNAMIC_CONFIG_POLL_MS: delay between the end of one poll and the start of the next. */
+  pollMs: number
+  dynamic: Pick<DynamicConfig, 'apply'>
+  logger: Logger
+  /** Archaius' defaults; configurable there too (`com.netflix.config.dynamo.keyAttributeName`). */
+  keyAttribute?: string
+  valueAttribute?: string
+  /** Items per Scan page; DynamoDB's 1 MB page limit applies anyway. */
+  pageSize?: number
+  /** How long `start` waits for the first poll before going on with the static values. */
+  initialTimeoutMs?: number
+}
+
+export interface DynamoDbSource extends DynamicSource {
+  /** One poll now; false when it failed (the last values stay). */
+  poll: () => Promise<boolean>
+}
+
+const DEFAULT_INITIAL_TIMEOUT_MS = 5000
+
+/**
+ * Archaius' DynamoDbConfigurationSource: a full paginated Scan of `{key: S, value: S}` items each
+ * poll, applied as a complete snapshot, so that deleting an item puts the property back to its
+ * static value. A failing poll (table missing, throttled, endpoint down) keeps the last values and
+ * never reaches a request; it is logged when polling starts failing and when it recovers, not on
+ * every attempt.
+ */
+export function createDynamoDbSource (options: DynamoDbSourceOptions): DynamoDbSource {
+  const keyAttribute = options.keyAttribute ?? 'key'
+  const valueAttribute = options.valueAttribute ?? 'value'
+  const logger = options.logger.child({ component: 'dynamic-config-dynamodb', table: options.table })
+  const controller = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  let failing = false
+  let current: Promise<boolean> | undefined
+
+  async function scan (): Promise<Record<string, string>> {
+    const values: Record<string, string> = {}
+    const pages = paginateScan(
+      { client: options.client, ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }) },
+      { TableName: options.table },
+      { abortSignal: controller.signal }
+    )
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const key = item[keyAttribute]?.S
+        const value = text(item[valueAttribute])
+        if (key !== undefined && value !== undefined) values[key] = value
+      }
+    }
+    return values
+  }
+
+  async function pollOnce (): Promise<boolean> {
+    try {
+      const values = await scan()
+      if (failing) logger.info('dynamic properties table is reachable again')
+      failing = false
+      options.dynamic.apply(values, 'dynamodb')
+      return true
+    } catch (error) {
+      if (controller.signal.aborted) return false
+      if (!failing) logger.error({ err: error }, 'polling the dynamic properties table failed; keeping the last values')
+      else logger.debug({ err: error }, 'polling the dynamic properties table still fails')
+      failing = true
+      return false
+    }
+  }
+
+  function poll (): Promise<boolean> {
+    // Never two scans at once: a slow table must not make results arrive out of order.
+    current ??= pollOnce().finally(() => { current = undefined })
+    return current
+  }
+
+  function scheduleNext (): void {
+    if (controller.signal.aborted) return
+    timer = setTimeout(() => { void poll().then(scheduleNext) }, options.pollMs)
+    timer.unref()
+  }
+
+  return {
+    poll,
+    async start () {
+      const first = poll()
+      let waited: NodeJS.Timeout | undefined
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        waited = setTimeout(() => { resolve('timeout') }, options.initialTimeoutMs ?? DEFAULT_INITIAL_TIMEOUT_MS)
+      })
+      const outcome = await Promise.race([first, timedOut])
+      clearTimeout(waited)
+      if (outcome === 'timeout') logger.warn('the first poll of the dynamic properties table is slow; starting with the static values')
+      void first.then(scheduleNext)
+    },
+    async stop () {
+      controller.abort()
+      clearTimeout(timer)
+      await current
+    }
+  }
+}
+
+/** Archaius stores strings; a number or boolean typed into the console is accepted as its text. */
+function text (attribute: AttributeValue | undefined): string | undefined {
+  if (attribute === undefined) return undefined
+  if (attribute.S !== undefined) return attribute.S
+  if (attribute.N !== undefined) return attribute.N
+  if (attribute.BOOL !== undefined) return String(attribute.BOOL)
+  return undefined
+}
+
+export interface DynamoDbClientSettings {
+  region: string
+  /** DYNAMODB_ENDPOINT (dynalite, DynamoDB Local); AWS's own endpoint when null. */
+  endpoint?: string | null
+  /** Static keys (local stack, tests); the default provider chain when absent. */
+  credentials?: NonNullable<DynamoDBClientConfig['credentials']>
+}
+
+export function createDynamoDbClient (settings: DynamoDbClientSettings): DynamoDBClient {
+  return new DynamoDBClient({
+    region: settings.region,
+    ...(settings.endpoint == null ? {} : { endpoint: settings.endpoint }),
+    ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
+    // A poll repeats anyway; a couple of quick retries is enough, then the next poll tries again.
+    maxAttempts: 2
+  })
+}

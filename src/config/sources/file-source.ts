@@ -1,0 +1,92 @@
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import type { Logger } from 'pino'
+import type { DynamicConfig } from '../dynamic.ts'
+
+export interface FileSourceOptions {
+  /** A JSON document `{"LIMITS_MAX_QUEUE": 32, "AVIF_ENABLED": "false", …}` (DYNAMIC_CONFIG_FILE). */
+  file: string
+  dynamic: Pick<DynamicConfig, 'apply'>
+  logger: Logger
+  /** Editors and ConfigMap updates fire several events for one change; they settle within this time. */
+  debounceMs?: number
+}
+
+export interface DynamicSource {
+  /** Loads the current values once, then follows changes. */
+  start: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+const DEFAULT_DEBOUNCE_MS = 200
+
+/**
+ * Dynamic properties from a JSON file, re-read when it changes. The folder is watched rather than
+ * the file: Kubernetes updates a mounted ConfigMap by swapping a symlink, and editors save by
+ * renaming a temporary file, and a watch on the old file would never fire again. The file is a
+ * full snapshot: a key removed from it goes back to its static value. An unreadable or malformed
+ * file keeps the last values.
+ */
+export function createFileSource (options: FileSourceOptions): DynamicSource {
+  const file = path.resolve(options.file)
+  const logger = options.logger.child({ component: 'dynamic-config-file', file })
+  const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS
+  let watcher: fs.FSWatcher | undefined
+  let timer: NodeJS.Timeout | undefined
+  let lastText: string | undefined
+  let reading: Promise<void> = Promise.resolve()
+
+  async function load (): Promise<void> {
+    let text: string
+    try {
+      text = await fsp.readFile(file, 'utf8')
+    } catch (error) {
+      logger.warn({ err: error }, 'cannot read the dynamic properties file; keeping the last values')
+      return
+    }
+    if (text === lastText) return
+    let document: unknown
+    try {
+      document = JSON.parse(text)
+    } catch (error) {
+      logger.error({ err: error }, 'the dynamic properties file is not valid JSON; keeping the last values')
+      return
+    }
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+      logger.error('the dynamic properties file must hold a JSON object of {"KEY": value}; keeping the last values')
+      return
+    }
+    lastText = text
+    const { applied, rejected } = options.dynamic.apply(document as Record<string, unknown>, 'file')
+    logger.debug({ applied, rejected: rejected.length }, 'dynamic properties file loaded')
+  }
+
+  function schedule (): void {
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      // Serialised: a slow read must not overwrite a newer one.
+      reading = reading.then(load)
+    }, debounceMs)
+    timer.unref()
+  }
+
+  return {
+    async start () {
+      try {
+        watcher = fs.watch(path.dirname(file), { persistent: false }, schedule)
+      } catch (error) {
+        throw new Error(`DYNAMIC_CONFIG_FILE: cannot watch ${path.dirname(file)}: ${(error as Error).message}`, { cause: error })
+      }
+      watcher.on('error', (error) => { logger.error({ err: error }, 'watching the dynamic properties file failed') })
+      reading = load()
+      await reading
+    },
+    async stop () {
+      clearTimeout(timer)
+      watcher?.close()
+      watcher = undefined
+      await reading
+    }
+  }
+}

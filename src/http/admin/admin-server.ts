@@ -1,0 +1,123 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { AppConfig } from '../../config/schema.ts'
+import type { DynamicConfig } from '../../config/dynamic.ts'
+import type { Breakers } from '../../resilience/breakers.ts'
+
+export interface AdminServerOptions {
+  config: AppConfig
+  dynamic: DynamicConfig
+  breakers: Breakers
+  logger: Logger
+}
+
+type AdminErrorCode = 'UNAUTHORIZED' | 'READ_ONLY' | 'UNKNOWN_PROPERTY' | 'NOT_DYNAMIC' | 'INVALID_VALUE' | 'INVALID_REQUEST' | 'NOT_FOUND' | 'INTERNAL_ERROR'
+
+const INDEX_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>delivery-images admin</title></head>
+<body>
+<h1>delivery-images admin</h1>
+<ul>
+<li><a href="/admin/config">/admin/config</a>: effective configuration, each value with its source</li>
+<li><a href="/admin/breakers">/admin/breakers</a>: circuit breakers, state, settings and counters</li>
+<li><code>PUT /admin/config/:key</code> with <code>{"value": …}</code> and <code>Authorization: Bearer &lt;ADMIN_TOKEN&gt;</code>:
+change a dynamic property on this instance (<code>null</code> removes the override)</li>
+</ul>
+</body>
+</html>
+`
+
+/**
+ * The Karyon-style admin listener (SPEC §6): a Fastify instance of its own, bound by the caller to
+ * ADMIN_HOST:ADMIN_PORT, so that operations endpoints never share the public port the CDN reaches.
+ * Reads are open to whoever can reach the port (loopback by default); writes need ADMIN_TOKEN, and
+ * without one the port is read-only.
+ */
+export function buildAdminServer (options: AdminServerOptions): FastifyInstance {
+  const { dynamic, breakers } = options
+  const logger = options.logger.child({ component: 'admin' })
+  const token = options.config.admin.token
+  const server = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true })
+  })
+
+  server.setErrorHandler((error: { statusCode?: number, message: string }, request, reply) => {
+    const status = error.statusCode ?? 500
+    if (status >= 500) request.log.error({ err: error }, 'admin request failed')
+    return send(reply, status < 500 ? status : 500, status < 500 ? 'INVALID_REQUEST' : 'INTERNAL_ERROR', status < 500 ? error.message : 'Internal error')
+  })
+  server.setNotFoundHandler((request, reply) => send(reply, 404, 'NOT_FOUND', `${request.method} ${request.url} is not an admin route`))
+
+  server.get('/admin', async (_request, reply) => await reply.type('text/html; charset=utf-8').send(INDEX_PAGE))
+
+  server.get('/admin/config', async () => ({
+    properties: Object.fromEntries(dynamic.describe().map(({ key, ...entry }) => [key, entry]))
+  }))
+
+  server.get('/admin/breakers', async () => ({
+    breakers: Object.values(breakers).map((breaker) => {
+      const { circuit } = breaker
+      const { latencyTimes: _latencyTimes, ...stats } = circuit.stats as unknown as Record<string, unknown>
+      const prefix = `BREAKER_${breaker.key.toUpperCase()}`
+      return {
+        key: breaker.key,
+        name: circuit.name,
+        group: circuit.group,
+        state: circuit.opened ? 'OPEN' : circuit.halfOpen ? 'HALF_OPEN' : 'CLOSED',
+        settings: {
+          timeoutMs: dynamic.getOr(`${prefix}_TIMEOUT_MS`, 0),
+          errorThresholdPercent: dynamic.getOr(`${prefix}_ERROR_THRESHOLD_PERCENT`, 0),
+          maxConcurrent: dynamic.getOr(`${prefix}_MAX_CONCURRENT`, 0),
+          resetMs: dynamic.getOr(`${prefix}_RESET_MS`, 0)
+        },
+        stats
+      }
+    })
+  }))
+
+  server.put<{ Params: { key: string }, Body: { value: unknown } }>('/admin/config/:key', {
+    schema: {
+      body: { type: 'object', required: ['value'], properties: { value: {} } }
+    },
+    // Authorisation runs before the body is even parsed: a caller without the token learns nothing.
+    onRequest: async (request, reply) => { await authorize(request, reply) }
+  }, async (request, reply) => {
+    const { key } = request.params
+    const result = dynamic.set(key, request.body.value, 'admin')
+    if (!result.ok) {
+      if (result.unknownKey === true) return await send(reply, 404, 'UNKNOWN_PROPERTY', `${key} is not a configuration property`)
+      if (!dynamic.isDynamic(key)) return await send(reply, 400, 'NOT_DYNAMIC', `${key} is not a dynamic property; it changes only with a restart`)
+      return await send(reply, 400, 'INVALID_VALUE', `${key}: ${result.reason}`)
+    }
+    request.log.info({ key, value: result.value, previous: result.previous }, `admin set ${key}`)
+    return { key, value: result.value, previous: result.previous }
+  })
+
+  async function authorize (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (token === null || token === '') {
+      await send(reply, 403, 'READ_ONLY', 'The admin port is read-only: ADMIN_TOKEN is not configured')
+      return
+    }
+    const header = request.headers.authorization ?? ''
+    const match = /^Bearer\s+(.+)$/i.exec(header)
+    if (match?.[1] === undefined || !sameSecret(match[1].trim(), token)) {
+      request.log.warn({ key: (request.params as { key?: string }).key }, 'admin change refused: missing or wrong bearer token')
+      await send(reply.header('www-authenticate', 'Bearer realm="delivery-images-admin"'), 401, 'UNAUTHORIZED', 'A valid bearer token is required')
+    }
+  }
+
+  return server
+}
+
+/** Digests have equal lengths, so the comparison takes the same time whatever the guess. */
+function sameSecret (given: string, expected: string): boolean {
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest()
+  return timingSafeEqual(digest(given), digest(expected))
+}
+
+async function send (reply: FastifyReply, status: number, code: AdminErrorCode, message: string): Promise<FastifyReply> {
+  return await reply.code(status).header('cache-control', 'no-store').send({ error: { code, message } })
+}

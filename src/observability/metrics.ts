@@ -1,0 +1,202 @@
+import type { EventEmitter } from 'node:events'
+import StatsD from 'hot-shots'
+import { BREAKER_EVENTS, METRIC_NAMES, breakerMetricName, type BreakerEvent } from './metric-names.ts'
+
+/** The `statsd` slice of the configuration (SPEC §7 `STATSD_*`). */
+export interface StatsdSettings {
+  enabled: boolean
+  host: string
+  port: number
+  prefix: string
+}
+
+/** Tags sent with every metric. */
+export interface GlobalTags {
+  env: string
+  app: string
+  host: string
+}
+
+export interface MetricsOptions {
+  /** Socket, DNS and send failures land here; they never reach a request. */
+  onError?: (error: Error) => void
+}
+
+/** What the request path knows about one image; null/undefined tags are left out ("where known", SPEC §8). */
+export interface ImageTags {
+  tenant?: string | null | undefined
+  format?: string | null | undefined
+}
+
+export interface RequestCompleted extends ImageTags {
+  /** Route template (`/tenants/:tenant/…`), never the raw URL: tag cardinality stays bounded. */
+  route: string
+  status: number
+  durationMs: number
+}
+
+export interface TransformationDone extends ImageTags {
+  durationMs: number
+}
+
+export interface OriginFetched {
+  durationMs: number
+  bytes: number
+  tenant?: string | null | undefined
+}
+
+/** The part of an opossum circuit breaker that metrics listen to. */
+export type WatchableBreaker = Pick<EventEmitter, 'on' | 'off'> & { readonly name: string }
+
+/** Every metric of SPEC §8, behind methods so that callers cannot misspell a name or a tag. */
+export interface Metrics {
+  requestCompleted: (request: RequestCompleted) => void
+  /** Only on a cache miss: the time spent transforming (timing and gauge, SPEC §8). */
+  transformation: (done: TransformationDone) => void
+  cacheHit: (tags?: ImageTags) => void
+  cacheMiss: (tags?: ImageTags) => void
+  originFetch: (fetched: OriginFetched) => void
+  queueDepth: (waiting: number) => void
+  transformRejected: (tags?: ImageTags) => void
+  /** Counts `breaker.<name>.<event>` for each state change of the circuit; returns an unsubscribe function. */
+  watchBreaker: (name: string, circuit: WatchableBreaker) => () => void
+  dynamicConfigChange: (key: string) => void
+  /** Flushes and closes the socket (SPEC §9: metrics are flushed on shutdown). */
+  close: () => Promise<void>
+}
+
+/** opossum event → metric event. */
+const BREAKER_EVENT_SOURCES: Readonly<Record<BreakerEvent, string>> = {
+  open: 'open',
+  close: 'close',
+  halfopen: 'halfOpen',
+  fallback: 'fallback',
+  timeout: 'timeout',
+  failure: 'failure'
+}
+
+/**
+ * A DogStatsD client over UDP. `STATSD_ENABLED=false` returns the no-op implementation: no
+ * socket is opened and nothing is sent.
+ */
+export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags, options: MetricsOptions = {}): Metrics {
+  if (!settings.enabled) return createNoopMetrics()
+  const onError = options.onError ?? (() => {})
+
+  const client = new StatsD({
+    host: settings.host,
+    port: settings.port,
+    protocol: 'udp',
+    prefix: settings.prefix,
+    globalTags: { ...globalTags },
+    // hot-shots turns on "Datadog mode" as soon as any DD_* variable is set (dd-trace users set
+    // several): it would add env/service/version tags that contradict ours, a container field and
+    // its own telemetry packets. The tags here are explicit instead (PROTOCOLS §5.3).
+    datadog: false,
+    includeDataDogTags: false,
+    includeDatadogTelemetry: false,
+    errorHandler: onError
+  })
+
+  /** A metric must never fail a request: anything thrown by the client goes to onError. */
+  function safely (send: () => void): void {
+    try {
+      send()
+    } catch (error) {
+      onError(error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+
+  return {
+    requestCompleted (request) {
+      const tags = tagsOf({ route: request.route, status: String(request.status), tenant: request.tenant, format: request.format })
+      safely(() => {
+        client.increment(METRIC_NAMES.requestCount, 1, tags)
+        client.timing(METRIC_NAMES.requestDuration, roundMs(request.durationMs), tags)
+      })
+    },
+    transformation (done) {
+      const tags = tagsOf({ tenant: done.tenant, format: done.format })
+      const ms = roundMs(done.durationMs)
+      safely(() => {
+        client.timing(METRIC_NAMES.transformationDuration, ms, tags)
+        client.gauge(METRIC_NAMES.transformationDuration, ms, tags)
+      })
+    },
+    cacheHit (tags = {}) {
+      safely(() => { client.increment(METRIC_NAMES.cacheHit, 1, tagsOf({ tenant: tags.tenant, format: tags.format })) })
+    },
+    cacheMiss (tags = {}) {
+      safely(() => { client.increment(METRIC_NAMES.cacheMiss, 1, tagsOf({ tenant: tags.tenant, format: tags.format })) })
+    },
+    originFetch (fetched) {
+      const tags = tagsOf({ tenant: fetched.tenant })
+      safely(() => {
+        client.timing(METRIC_NAMES.originFetchDuration, roundMs(fetched.durationMs), tags)
+        client.histogram(METRIC_NAMES.originBytes, fetched.bytes, tags)
+      })
+    },
+    queueDepth (waiting) {
+      safely(() => { client.gauge(METRIC_NAMES.queueDepth, waiting) })
+    },
+    transformRejected (tags = {}) {
+      safely(() => { client.increment(METRIC_NAMES.transformRejected, 1, tagsOf({ tenant: tags.tenant, format: tags.format })) })
+    },
+    watchBreaker (name, circuit) {
+      const listeners = BREAKER_EVENTS.map((event) => {
+        const metric = breakerMetricName(name, event)
+        const listener = (): void => { safely(() => { client.increment(metric, 1, { breaker: circuit.name }) }) }
+        circuit.on(BREAKER_EVENT_SOURCES[event], listener)
+        return { source: BREAKER_EVENT_SOURCES[event], listener }
+      })
+      return () => {
+        for (const { source, listener } of listeners) circuit.off(source, listener)
+      }
+    },
+    dynamicConfigChange (key) {
+      safely(() => { client.increment(METRIC_NAMES.dynamicConfigChange, 1, { key }) })
+    },
+    async close () {
+      await new Promise<void>((resolve) => {
+        try {
+          client.close((error) => {
+            if (error !== undefined && error !== null) onError(error)
+            resolve()
+          })
+        } catch (error) {
+          onError(error instanceof Error ? error : new Error(String(error)))
+          resolve()
+        }
+      })
+    }
+  }
+}
+
+/** Metrics that go nowhere: `STATSD_ENABLED=false`, and the default for tests that don't look at metrics. */
+export function createNoopMetrics (): Metrics {
+  const nothing = (): void => {}
+  return {
+    requestCompleted: nothing,
+    transformation: nothing,
+    cacheHit: nothing,
+    cacheMiss: nothing,
+    originFetch: nothing,
+    queueDepth: nothing,
+    transformRejected: nothing,
+    watchBreaker: () => nothing,
+    dynamicConfigChange: nothing,
+    close: async () => {}
+  }
+}
+
+function tagsOf (candidates: Record<string, string | null | undefined>): Record<string, string> {
+  const tags: Record<string, string> = {}
+  for (const [key, value] of Object.entries(candidates)) {
+    if (value !== null && value !== undefined && value !== '') tags[key] = value
+  }
+  return tags
+}
+
+function roundMs (ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
