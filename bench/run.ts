@@ -199,7 +199,9 @@ async function main (): Promise<void> {
   console.log(`load average (1 min) at start: ${loadAverage()}`)
 
   const results: WorkloadResult[] = []
-  for (const workload of WORKLOADS) {
+  // BENCH_ONLY=cache-hit (comma-separated names) runs a subset, e.g. while tuning one path.
+  const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter((name) => name !== '')
+  for (const workload of WORKLOADS.filter((w) => only === undefined || only.includes(w.name))) {
     const service = await measure('service', workload, files)
     const bare = await measure('bare', workload, files)
     const result = compare(workload, service, bare)
