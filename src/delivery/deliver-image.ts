@@ -3,7 +3,7 @@ import type { ImageQuery } from '../http/query.ts'
 import type { BucketLogic, BucketRef, CallContext, LogicProvider } from '../logic/bucket-logic.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { withSpan } from '../observability/tracer.ts'
-import { originKey, type Origin, type OriginRequest, type Source } from '../origins/origin.ts'
+import { originKey, readSource, type Origin, type OriginRequest, type Source } from '../origins/origin.ts'
 import type { CachedImage, ImageCache } from '../cache/image-cache.ts'
 import type { TransformLimiter } from '../transform/limiter.ts'
 import { acceptClass, type AcceptClass } from '../transform/negotiate-format.ts'
@@ -100,8 +100,8 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       const etag = `"${passthroughKey(key, version)}"`
       if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, 'HIT')
       const source = await fetchOriginal(deps, key, originRequest, bucket.tenant)
-      const info = await probeSource(source.bytes, Number.MAX_SAFE_INTEGER)
-      const original = { bytes: source.bytes, contentType: `image/${info.isAvif ? 'avif' : info.format}`, lastModified: source.version.lastModified }
+      const info = await probeSource(source.input, Number.MAX_SAFE_INTEGER)
+      const original = { bytes: await readSource(source), contentType: `image/${info.isAvif ? 'avif' : info.format}`, lastModified: source.version.lastModified }
       return deliver(etag, false, original, 'MISS')
     }
 
@@ -165,11 +165,11 @@ async function transform (deps: DeliveryDeps, job: TransformJob): Promise<Cached
   // Refuse before fetching: a full queue must not also fill memory with originals.
   admit(deps, job.tenant)
   const source = await fetchOriginal(deps, job.key, job.originRequest, job.tenant)
-  const info = await probeSource(source.bytes, settings.maxSourcePixels)
+  const info = await probeSource(source.input, settings.maxSourcePixels)
   const plan = planTransform(job.transformation, info, job.accepts, settings, job.watermark?.placement ?? null)
   const output = await limited(deps, job.tenant, async () => {
     const started = performance.now()
-    const result = await runPipeline(source.bytes, plan, {
+    const result = await runPipeline(source.input, plan, {
       maxPixels: settings.maxSourcePixels,
       timeoutMs: settings.transformTimeoutMs,
       watermark: job.watermark?.image ?? null
@@ -226,8 +226,8 @@ async function fetchOriginal (deps: DeliveryDeps, key: string, request: OriginRe
   return await withSpan('origin.fetch', { 'origin.key': key }, async (span) => {
     const started = performance.now()
     const source = await deps.origin.get(key, request)
-    span.setTag('origin.bytes', source.bytes.length)
-    deps.metrics.originFetch({ durationMs: performance.now() - started, bytes: source.bytes.length, tenant })
+    span.setTag('origin.bytes', source.size)
+    deps.metrics.originFetch({ durationMs: performance.now() - started, bytes: source.size, tenant })
     return source
   })
 }

@@ -29,16 +29,9 @@ export function createFsOrigin (root: string): Origin {
   }
 
   async function get (key: string, request: OriginRequest): Promise<Source> {
+    // stat checked the size limit; the decoder reads the file itself (see Source.input).
     const version = await stat(key, request)
-    let bytes: Buffer
-    try {
-      bytes = await fs.readFile(resolve(key), request.signal === undefined ? {} : { signal: request.signal })
-    } catch (error) {
-      throw translate(error)
-    }
-    // The file may have grown between stat and read.
-    if (bytes.length > request.maxBytes) throw tooLarge(bytes.length, request.maxBytes)
-    return { bytes, version }
+    return { input: resolve(key), size: version.size, version }
   }
 
   return { stat, get }

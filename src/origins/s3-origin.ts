@@ -53,7 +53,7 @@ export function createS3Origin (options: S3OriginOptions): Origin {
           throw tooLarge(version.size, request.maxBytes)
         }
         const bytes = await readAtMost(body, request.maxBytes, signal)
-        return { bytes, version: { ...version, size: bytes.length } }
+        return { input: bytes, size: bytes.length, version: { ...version, size: bytes.length } }
       } catch (error) {
         throw translate(error, signal)
       }

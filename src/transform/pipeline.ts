@@ -44,7 +44,7 @@ export interface PipelineOutput {
 }
 
 /** Runs the plan over the source bytes. Errors are DeliveryErrors: a libvips failure is UNSUPPORTED_SOURCE. */
-export async function runPipeline (input: Buffer, plan: Plan, options: PipelineOptions): Promise<PipelineOutput> {
+export async function runPipeline (input: Buffer | string, plan: Plan, options: PipelineOptions): Promise<PipelineOutput> {
   // sharp's timeout stops libvips itself, so a timed-out transformation frees its thread.
   const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000))
   const inputs: StepInputs = { watermark: options.watermark }

@@ -22,10 +22,10 @@ const DECODABLE = new Set(['jpeg', 'png', 'webp', 'gif', 'heif', 'tiff'])
  * Reads the header and enforces the pixel limit before anything is decoded, so a decompression
  * bomb costs a header parse, not gigabytes of memory (SPEC §3, 422).
  */
-export async function probeSource (bytes: Buffer, maxPixels: number): Promise<SourceInfo> {
+export async function probeSource (input: Buffer | string, maxPixels: number): Promise<SourceInfo> {
   let metadata: Metadata
   try {
-    metadata = await sharp(bytes, { limitInputPixels: false }).metadata()
+    metadata = await sharp(input, { limitInputPixels: false }).metadata()
   } catch (error) {
     throw new DeliveryError('UNSUPPORTED_SOURCE', 'Source is not a decodable image', { cause: error })
   }
