@@ -5,6 +5,7 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 import sharp from 'sharp'
 import { startService } from '../helpers/service-process.ts'
+import { startFakeEureka } from '../helpers/fake-eureka.ts'
 
 let dir: string
 let env: Record<string, string>
@@ -23,8 +24,17 @@ after(() => { fs.rmSync(dir, { recursive: true, force: true }) })
 
 const slowImage = (i: number) => `/tenants/acme/domains/news/buckets/photos/images/noise.jpg?w=${2000 + i}&blur=20&fm=png`
 
-test('SIGTERM: health goes 503, in-flight requests finish with 200, then the process exits 0', async () => {
-  const service = await startService(env)
+test('SIGTERM: health 503 and OUT_OF_SERVICE in Eureka, in-flight requests finish with 200, deregistration, exit 0', async (t) => {
+  const eureka = await startFakeEureka()
+  t.after(async () => { await eureka.close() })
+  const service = await startService({
+    ...env,
+    EUREKA_ENABLED: 'true',
+    EUREKA_HOST: eureka.host,
+    EUREKA_PORT: String(eureka.port),
+    EUREKA_SERVICE_PATH: eureka.servicePath
+  })
+  await eureka.waitFor((request) => request.method === 'POST' && request.path.includes('DELIVERY-IMAGES'))
   assert.equal((await fetch(`${service.baseUrl}/healthcheck`)).status, 200)
 
   const inFlight = [0, 1, 2].map(async (i) => await fetch(`${service.baseUrl}${slowImage(i)}`))
@@ -44,6 +54,14 @@ test('SIGTERM: health goes 503, in-flight requests finish with 200, then the pro
   const { code } = await service.exited
   assert.equal(code, 0)
   assert.ok(service.logs.some((line) => line.msg === 'shutdown complete'))
+  // At least one image request completed after the shutdown began: it really was in flight.
+  const shutdownAt = service.logs.findIndex((line) => String(line.msg).startsWith('shutting down'))
+  assert.ok(service.logs.slice(shutdownAt).some((line) => line.msg === 'request completed' && line.status === 200 && String(line.path).includes('noise.jpg')))
+
+  const outOfService = eureka.requests.findIndex((request) => request.method === 'PUT' && request.query.get('value') === 'OUT_OF_SERVICE')
+  const deregistered = eureka.requests.findIndex((request) => request.method === 'DELETE')
+  assert.ok(outOfService >= 0, 'marked OUT_OF_SERVICE')
+  assert.ok(deregistered > outOfService, 'deregistered after being marked OUT_OF_SERVICE')
 })
 
 test('a second signal exits at once with a non-zero code', async () => {
