@@ -1,26 +1,18 @@
 import assert from 'node:assert/strict'
 import os from 'node:os'
 import path from 'node:path'
-import { Writable } from 'node:stream'
 import { test } from 'node:test'
-import pino from 'pino'
 import { DYNAMIC_PROPERTIES, bindDynamicConfig, createDynamicConfig, startDynamicSource } from '../../src/config/dynamic.ts'
 import { ConfigError, environmentVariables, loadConfig } from '../../src/config/load.ts'
 import { createBreakers } from '../../src/resilience/breakers.ts'
 import { createTransformLimiter } from '../../src/transform/limiter.ts'
 import { isDeliveryError } from '../../src/errors.ts'
+import { createLogSink } from '../helpers/log-sink.ts'
 
 const noFiles = path.join(os.tmpdir(), 'delivery-images-no-config')
 
 function setup (env: Record<string, string> = {}, overrides?: Record<string, unknown>) {
-  const logs: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
-      done()
-    }
-  })
-  const logger = pino({ level: 'debug' }, sink)
+  const { logger, logs } = createLogSink()
   const config = loadConfig({ env, configDir: noFiles, ...(overrides === undefined ? {} : { overrides }) })
   const changes: string[] = []
   const dynamic = createDynamicConfig({ config, logger, env, onChangeMetric: (key) => { changes.push(key) } })

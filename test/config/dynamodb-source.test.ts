@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import os from 'node:os'
 import path from 'node:path'
-import { Writable } from 'node:stream'
 import { test, type TestContext } from 'node:test'
 import pino from 'pino'
 import { bindDynamicConfig, createDynamicConfig, startDynamicSource } from '../../src/config/dynamic.ts'
@@ -11,6 +10,7 @@ import { createBreakers } from '../../src/resilience/breakers.ts'
 import { createTransformLimiter } from '../../src/transform/limiter.ts'
 import { isDeliveryError } from '../../src/errors.ts'
 import { startDynamoDbServer, type DynamoDbServer } from '../helpers/dynamodb-server.ts'
+import { createLogSink } from '../helpers/log-sink.ts'
 
 const POLL_MS = 100
 
@@ -24,14 +24,7 @@ async function eventually (check: () => boolean, what: string): Promise<void> {
 
 async function setup (t: TestContext, items: Record<string, string> = {}, options: { pageSize?: number } = {}) {
   const table = await startDynamoDbServer({ items })
-  const logs: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
-      done()
-    }
-  })
-  const logger = pino({ level: 'debug' }, sink)
+  const { logger, logs } = createLogSink()
   const config = loadConfig({ env: { LIMITS_MAX_CONCURRENT_TRANSFORMS: '1' }, configDir: path.join(os.tmpdir(), 'delivery-images-none') })
   const dynamic = createDynamicConfig({ config, logger, env: {} })
   const client = table.newClient()

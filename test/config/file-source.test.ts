@@ -2,12 +2,12 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Writable } from 'node:stream'
 import { test, type TestContext } from 'node:test'
 import pino from 'pino'
 import { createDynamicConfig, startDynamicSource } from '../../src/config/dynamic.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { createFileSource } from '../../src/config/sources/file-source.ts'
+import { createLogSink } from '../helpers/log-sink.ts'
 
 async function eventually (check: () => boolean, what: string): Promise<void> {
   for (let waited = 0; waited < 5000; waited += 50) {
@@ -21,14 +21,7 @@ function setup (t: TestContext, initial?: unknown) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-images-dynamic-'))
   const file = path.join(dir, 'dynamic.json')
   if (initial !== undefined) fs.writeFileSync(file, JSON.stringify(initial))
-  const logs: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
-      done()
-    }
-  })
-  const logger = pino({ level: 'debug' }, sink)
+  const { logger, logs } = createLogSink()
   const env = { DYNAMIC_CONFIG_SOURCE: 'file', DYNAMIC_CONFIG_FILE: file }
   const config = loadConfig({ env, configDir: path.join(dir, 'none') })
   const dynamic = createDynamicConfig({ config, logger, env })

@@ -1,9 +1,8 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
-import pino from 'pino'
+import { createLogSink } from './log-sink.ts'
 import { buildApp, type App, type AppOptions } from '../../src/app.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import type { AppConfig } from '../../src/config/schema.ts'
@@ -64,14 +63,8 @@ export async function buildTestApp (t: TestContext, options: TestAppOptions = {}
     env: { ORIGIN_FS_ROOT: root, LOGIC_FILE: logicFile, STATSD_ENABLED: 'false', ...options.env },
     configDir: path.join(dir, 'no-env-files')
   })
-  const logs: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
-      done()
-    }
-  })
-  const app = buildApp({ config, logger: pino({ level: 'debug' }, sink), ...options.parts })
+  const { logger, logs } = createLogSink()
+  const app = buildApp({ config, logger, ...options.parts })
   t.after(async () => {
     await app.server.close()
     fs.rmSync(dir, { recursive: true, force: true })
