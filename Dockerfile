@@ -65,4 +65,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # children, so there are no zombies to reap. `node` directly, not `npm start`: npm would sit in
 # between, swallow the signal and write logs under $HOME.
 STOPSIGNAL SIGTERM
-CMD ["node", "src/main.ts"]
+CMD ["node", "--import", "./src/observability/tracer.ts", "src/main.ts"]
