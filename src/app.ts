@@ -49,6 +49,8 @@ export interface App {
   discovery: Discovery
   /** Waits for background work (shared-cache uploads) and releases connection pools. */
   flush: () => Promise<void>
+  /** Transformations still running in libvips, including abandoned (timed-out) ones. */
+  runningTransforms: () => number
 }
 
 /** Builds the service as a value; it never listens (main.ts does, tests inject). */
@@ -129,6 +131,7 @@ export function buildApp (options: AppOptions): App {
     flush: async () => {
       await cache.flush?.()
       await (logic as { close?: () => Promise<void> }).close?.()
-    }
+    },
+    runningTransforms: () => limiter.running
   }
 }

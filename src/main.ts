@@ -14,7 +14,8 @@ import { createMetrics, type Metrics } from './observability/metrics.ts'
  * The process: configuration, the app and its admin port, the dynamic-configuration source,
  * Eureka registration once listening, and the shutdown sequence of SPEC §9.
  */
-const logger = createLogger({ level: (process.env.LOG_LEVEL ?? 'info') as 'info' })
+// `info` until the configuration (and so LOG_LEVEL) is validated; then the configured level.
+const logger = createLogger({ level: 'info' })
 
 let config: AppConfig
 let app: App
@@ -23,6 +24,7 @@ let metrics: Metrics
 let dynamicSource: Awaited<ReturnType<typeof startDynamicSource>>
 try {
   config = loadConfig()
+  logger.level = config.logLevel
   metrics = createMetrics(config.statsd, { env: config.appEnv, app: 'delivery-images', host: os.hostname() }, {
     onError: (error) => { logger.debug({ err: error }, 'statsd send failed') }
   })
@@ -69,7 +71,16 @@ installShutdown({
     { name: 'metrics', run: metrics.close },
     { name: 'logs', run: () => { logger.flush() } }
   ],
-  exit: (code) => process.exit(code)
+  exit: (code) => {
+    // A libvips job that cannot be interrupted (an abandoned AVIF encode) would hold exit() until it
+    // ends; the process must stop now, so it is killed instead.
+    if (app.runningTransforms() > 0) {
+      logger.warn({ code, runningTransforms: app.runningTransforms() }, 'exiting without waiting for libvips')
+      logger.flush()
+      process.kill(process.pid, 'SIGKILL')
+    }
+    process.exit(code)
+  }
 })
 
 await app.server.listen({ port: config.port, host: config.host })

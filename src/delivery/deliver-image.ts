@@ -5,9 +5,9 @@ import type { Metrics } from '../observability/metrics.ts'
 import { withSpan } from '../observability/tracer.ts'
 import { originKey, readSource, type Origin, type OriginRequest, type Source } from '../origins/origin.ts'
 import type { CachedImage, ImageCache } from '../cache/image-cache.ts'
-import type { TransformLimiter } from '../transform/limiter.ts'
+import type { Admission, TransformLimiter } from '../transform/limiter.ts'
 import { acceptClass, type AcceptClass } from '../transform/negotiate-format.ts'
-import { planTransform, type PlanSettings } from '../transform/plan.ts'
+import { planTransform, type Plan, type PlanSettings } from '../transform/plan.ts'
 import { probeSource } from '../transform/probe.ts'
 import { runPipeline } from '../transform/pipeline.ts'
 import { isEmptyTransformation, type Transformation } from '../transform/transformation.ts'
@@ -162,21 +162,32 @@ interface TransformJob {
 /** Fetch, check, plan and transform: the expensive path of a cache miss. */
 async function transform (deps: DeliveryDeps, job: TransformJob): Promise<CachedImage> {
   const { settings } = job
-  // Refuse before fetching: a full queue must not also fill memory with originals.
-  admit(deps, job.tenant)
-  const source = await fetchOriginal(deps, job.key, job.originRequest, job.tenant)
-  const info = await probeSource(source.input, settings.maxSourcePixels)
-  const plan = planTransform(job.transformation, info, job.accepts, settings, job.watermark?.placement ?? null)
-  const output = await limited(deps, job.tenant, async () => {
+  // A place is taken before fetching: a full queue must not also fill memory with originals.
+  const admission = admit(deps, job.tenant)
+  let source: Source
+  let plan: Plan
+  try {
+    source = await fetchOriginal(deps, job.key, job.originRequest, job.tenant)
+    const info = await probeSource(source.input, settings.maxSourcePixels)
+    plan = planTransform(job.transformation, info, job.accepts, settings, job.watermark?.placement ?? null)
+  } catch (error) {
+    admission.release()
+    throw error
+  }
+  deps.metrics.queueDepth(deps.limiter.queued)
+  let durationMs = 0
+  const output = await admission.run(async () => {
     const started = performance.now()
     const result = await runPipeline(source.input, plan, {
       maxPixels: settings.maxSourcePixels,
       timeoutMs: settings.transformTimeoutMs,
       watermark: job.watermark?.image ?? null
     })
-    deps.metrics.transformation({ durationMs: performance.now() - started, tenant: job.tenant, format: formatOf(plan.contentType) })
+    durationMs = performance.now() - started
     return result
-  })
+  }, settings.transformTimeoutMs)
+  deps.metrics.queueDepth(deps.limiter.queued)
+  deps.metrics.transformation({ durationMs, tenant: job.tenant, format: formatOf(plan.contentType) })
   return { bytes: output.bytes, contentType: plan.contentType, lastModified: source.version.lastModified }
 }
 
@@ -232,32 +243,14 @@ async function fetchOriginal (deps: DeliveryDeps, key: string, request: OriginRe
   })
 }
 
-/** The limiter's early refusal, counted as `transform.rejected`. */
-function admit (deps: DeliveryDeps, tenant: string): void {
+/** A place in the transform queue, or OVERLOADED counted as `transform.rejected` (SPEC §8). */
+function admit (deps: DeliveryDeps, tenant: string): Admission {
   try {
-    deps.limiter.checkCapacity()
+    return deps.limiter.admit()
   } catch (error) {
-    countRejection(deps, tenant, error)
+    if (isDeliveryError(error) && error.code === 'OVERLOADED') deps.metrics.transformRejected({ tenant })
     throw error
   }
-}
-
-/** Runs a task through the limiter, reporting the queue depth and rejections (SPEC §8). */
-async function limited<T> (deps: DeliveryDeps, tenant: string, task: () => Promise<T>): Promise<T> {
-  const run = deps.limiter.run(task)
-  deps.metrics.queueDepth(deps.limiter.queued)
-  try {
-    return await run
-  } catch (error) {
-    countRejection(deps, tenant, error)
-    throw error
-  } finally {
-    deps.metrics.queueDepth(deps.limiter.queued)
-  }
-}
-
-function countRejection (deps: DeliveryDeps, tenant: string, error: unknown): void {
-  if (isDeliveryError(error) && error.code === 'OVERLOADED') deps.metrics.transformRejected({ tenant })
 }
 
 /** `image/webp` → `webp`, the `format` tag. */

@@ -43,29 +43,22 @@ export interface PipelineOutput {
   height: number
 }
 
-/** Runs the plan over the source bytes. Errors are DeliveryErrors: a libvips failure is UNSUPPORTED_SOURCE. */
+/**
+ * Runs the plan over the original. Errors are DeliveryErrors: a libvips failure on input we
+ * accepted is UNSUPPORTED_SOURCE. The caller bounds the time (the limiter's deadline); sharp's own
+ * timeout additionally stops libvips where it can, so an abandoned transformation frees its thread.
+ */
 export async function runPipeline (input: Buffer | string, plan: Plan, options: PipelineOptions): Promise<PipelineOutput> {
-  // sharp's timeout stops libvips itself, so a timed-out transformation frees its thread.
   const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000))
   const inputs: StepInputs = { watermark: options.watermark }
-  const render = async (): Promise<PipelineOutput> => {
+  try {
     let image = sharp(input, { animated: plan.animated, limitInputPixels: options.maxPixels, sequentialRead: true })
     for (const step of STEPS) image = (await step(image, plan, inputs)).timeout({ seconds })
     const { data, info } = await image.toBuffer({ resolveWithObject: true })
     return { bytes: data, width: info.width, height: info.height }
-  }
-
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new DeliveryError('TRANSFORM_TIMEOUT')) }, options.timeoutMs)
-  })
-  try {
-    return await Promise.race([render(), deadline])
   } catch (error) {
     if (error instanceof DeliveryError) throw error
     if (error instanceof Error && /timeout/i.test(error.message)) throw new DeliveryError('TRANSFORM_TIMEOUT', undefined, { cause: error })
     throw new DeliveryError('UNSUPPORTED_SOURCE', 'Source could not be decoded', { cause: error })
-  } finally {
-    clearTimeout(timer)
   }
 }
