@@ -78,8 +78,10 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     if (logic === null) throw new DeliveryError('BUCKET_NOT_FOUND')
     const { watermark: wantsWatermark, ...transformation } =
       resolveTransformation(request.query, logic, () => isSignatureValid(request, bucket, settings))
+    // Only `wm=1` asked for it (not a rule, nor the bucket): a bucket without a watermark is the client's mistake.
+    const askedOnlyByQuery = request.query.isAdHoc && logic.watermark?.required !== true
     const watermark = wantsWatermark === true && settings.watermarkEnabled
-      ? await loadWatermark(deps.logic, bucket, logic, context)
+      ? await loadWatermark(deps.logic, bucket, logic, context, askedOnlyByQuery)
       : null
 
     const key = originKey(bucket, request.imageId)
@@ -197,8 +199,15 @@ interface BucketWatermark {
 }
 
 /** A bucket that asks for a watermark it does not have is an upstream fault, never a silent unwatermarked image. */
-async function loadWatermark (logic: LogicProvider, bucket: BucketRef, bucketLogic: BucketLogic, context: CallContext): Promise<BucketWatermark> {
+async function loadWatermark (
+  logic: LogicProvider,
+  bucket: BucketRef,
+  bucketLogic: BucketLogic,
+  context: CallContext,
+  askedOnlyByQuery: boolean
+): Promise<BucketWatermark> {
   const png = await withSpan('logic.watermark', { tenant: bucket.tenant }, async () => await logic.getWatermark(bucket, context))
+  if (png === null && askedOnlyByQuery) throw new DeliveryError('INVALID_PARAMETER', 'Parameter \'wm\': this bucket has no watermark')
   if (png === null) {
     throw new DeliveryError('UPSTREAM_ERROR', `Bucket ${bucket.tenant}/${bucket.domain}/${bucket.bucket} asks for a watermark it does not have`)
   }
@@ -220,9 +229,12 @@ function isSignatureValid (request: ImageRequest, bucket: BucketRef, settings: D
   return verifySignature(keys, signedPayload(request.path, request.query.rawPairs), request.query.signature)
 }
 
-/** The settings that change output bytes; part of the cache key so a change never serves stale bytes. */
+/**
+ * The settings that change output bytes; part of the cache key so a change never serves stale bytes.
+ * (The pixel limit decides whether an animated source keeps its frames.)
+ */
 function outputSettings (settings: DeliverySettings): unknown {
-  return [settings.quality, settings.avifEnabled, settings.maxOutputDimension]
+  return [settings.quality, settings.avifEnabled, settings.maxOutputDimension, settings.maxSourcePixels]
 }
 
 /** RFC 9110 §13.1.2: If-None-Match uses the weak comparison, and `*` matches any current image. */

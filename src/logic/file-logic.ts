@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { DeliveryError } from '../errors.ts'
-import { bucketKey, type BucketLogic, type BucketRef, type LogicProvider } from './bucket-logic.ts'
+import type { BucketLogic, BucketRef, LogicProvider } from './bucket-logic.ts'
 import { validateDocument } from './schemas.ts'
 
 interface LogicFile {
@@ -20,45 +20,51 @@ export class LogicFileError extends Error {
  */
 export function createFileLogic (file: string): LogicProvider {
   const document = readLogicFile(file)
-  const patterns = Object.entries(document.buckets).map(([key, logic]) => ({ parts: key.split('/'), logic }))
+  const logicPatterns = Object.entries(document.buckets).map(([key, logic]) => ({ parts: key.split('/'), value: logic }))
+  const watermarkPatterns = Object.entries(document.watermarks ?? {})
+    .map(([key, relative]) => ({ parts: key.split('/'), value: path.resolve(path.dirname(file), relative) }))
+  // One entry per watermark file (not per requested bucket, which the client chooses).
   const watermarkBytes = new Map<string, Promise<Buffer>>()
 
-  function findLogic (bucket: BucketRef): BucketLogic | null {
-    const wanted = [bucket.tenant, bucket.domain, bucket.bucket]
-    let best: { score: number, logic: BucketLogic } | null = null
-    for (const { parts, logic } of patterns) {
-      // Exact parts outrank wildcards, and the tenant outranks the domain, which outranks the bucket.
-      let score = 0
-      let matches = true
-      parts.forEach((part, index) => {
-        if (part === wanted[index]) score += 4 >> index
-        else if (part !== '*') matches = false
-      })
-      if (matches && (best === null || score > best.score)) best = { score, logic }
-    }
-    return best?.logic ?? null
-  }
-
   return {
-    getBucketLogic: async (bucket) => findLogic(bucket),
+    getBucketLogic: async (bucket) => mostSpecific(logicPatterns, bucket),
     resolveAlias: async (alias) => Object.hasOwn(document.aliases ?? {}, alias) ? document.aliases?.[alias] ?? null : null,
     async getWatermark (bucket) {
-      const key = bucketKey(bucket)
-      const relative = document.watermarks?.[key] ?? document.watermarks?.['*/*/*']
-      if (relative === undefined) return null
-      let bytes = watermarkBytes.get(key)
+      const watermarkFile = mostSpecific(watermarkPatterns, bucket)
+      if (watermarkFile === null) return null
+      let bytes = watermarkBytes.get(watermarkFile)
       if (bytes === undefined) {
-        bytes = fs.promises.readFile(path.resolve(path.dirname(file), relative))
-        watermarkBytes.set(key, bytes)
+        bytes = fs.promises.readFile(watermarkFile)
+        watermarkBytes.set(watermarkFile, bytes)
       }
       try {
         return await bytes
       } catch (error) {
-        watermarkBytes.delete(key)
+        watermarkBytes.delete(watermarkFile)
         throw new DeliveryError('UPSTREAM_ERROR', 'The bucket\'s watermark cannot be read', { cause: error })
       }
     }
   }
+}
+
+/**
+ * The value of the most specific `<tenant>/<domain>/<bucket>` pattern matching the bucket (SPEC §4):
+ * `*` matches any one part, exact parts outrank wildcards, and the tenant outranks the domain,
+ * which outranks the bucket.
+ */
+function mostSpecific<T> (patterns: ReadonlyArray<{ parts: string[], value: T }>, bucket: BucketRef): T | null {
+  const wanted = [bucket.tenant, bucket.domain, bucket.bucket]
+  let best: { score: number, value: T } | null = null
+  for (const { parts, value } of patterns) {
+    let score = 0
+    let matches = true
+    parts.forEach((part, index) => {
+      if (part === wanted[index]) score += 4 >> index
+      else if (part !== '*') matches = false
+    })
+    if (matches && (best === null || score > best.score)) best = { score, value }
+  }
+  return best?.value ?? null
 }
 
 function readLogicFile (file: string): LogicFile {

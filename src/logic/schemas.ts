@@ -8,6 +8,8 @@ import { AD_HOC_POLICIES } from './bucket-logic.ts'
  * generated from these (`npm run schemas`) and a test keeps them in step.
  */
 const SEGMENT_PATTERN = '^[A-Za-z0-9._-]+$'
+/** `<tenant>/<domain>/<bucket>`, each part a name or `*`. */
+const BUCKET_PATTERN = '^([A-Za-z0-9._-]+|\\*)/([A-Za-z0-9._-]+|\\*)/([A-Za-z0-9._-]+|\\*)$'
 
 export const SCHEMAS = {
   transformation: transformationJsonSchema(),
@@ -58,7 +60,7 @@ export const SCHEMAS = {
     properties: {
       buckets: {
         type: 'object',
-        propertyNames: { pattern: '^([A-Za-z0-9._-]+|\\*)/([A-Za-z0-9._-]+|\\*)/([A-Za-z0-9._-]+|\\*)$' },
+        propertyNames: { pattern: BUCKET_PATTERN },
         additionalProperties: { $ref: 'bucket-logic.json' }
       },
       aliases: {
@@ -77,6 +79,7 @@ export const SCHEMAS = {
       },
       watermarks: {
         type: 'object',
+        propertyNames: { pattern: BUCKET_PATTERN },
         additionalProperties: { type: 'string', minLength: 1 }
       }
     }

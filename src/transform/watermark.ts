@@ -39,8 +39,10 @@ export interface PreparedWatermark {
   height: number
 }
 
-// Outputs come in a handful of widths, so the scaled, faded watermark for each is made once.
-const prepared = new LRUCache<string, Promise<PreparedWatermark>>({ max: 256 })
+// Outputs come in a handful of sizes, so the scaled, faded watermark for each is made once; the
+// cache is bounded by bytes because a client choosing large sizes makes large raw buffers.
+const prepared = new LRUCache<string, PreparedWatermark>({ maxSize: 64 * 1024 * 1024, sizeCalculation: (mark) => Math.max(1, mark.pixels.length) })
+const preparing = new Map<string, Promise<PreparedWatermark>>()
 
 /**
  * The watermark scaled to `widthRatio` of the output width (and never taller than the output),
@@ -53,13 +55,16 @@ export async function prepareWatermark (
 ): Promise<PreparedWatermark> {
   const width = Math.max(1, Math.round(output.width * placement.widthRatio))
   const key = `${watermark.id}:${width}:${output.height}:${placement.opacity}`
-  let result = prepared.get(key)
-  if (result === undefined) {
-    result = scaleAndFade(watermark.png, width, output.height, placement.opacity)
-    prepared.set(key, result)
-    result.catch(() => prepared.delete(key))
+  const ready = prepared.get(key)
+  if (ready !== undefined) return ready
+  let pending = preparing.get(key)
+  if (pending === undefined) {
+    pending = scaleAndFade(watermark.png, width, output.height, placement.opacity)
+      .then((mark) => { prepared.set(key, mark); return mark })
+      .finally(() => preparing.delete(key))
+    preparing.set(key, pending)
   }
-  return await result
+  return await pending
 }
 
 async function scaleAndFade (png: Buffer, width: number, maxHeight: number, opacity: number): Promise<PreparedWatermark> {

@@ -135,6 +135,14 @@ describe('HTTP caching semantics (SPEC §3)', () => {
     assert.equal(lines[1]?.cacheHit, true)
   })
 
+  test('error lines carry the tenant of the path', async (t) => {
+    const testApp = await buildTestApp(t, { originals: { 'acme/news/photos/photo.jpg': photo } })
+    await testApp.server.inject(`${BUCKET_PATH}/photo.jpg?w=0`)
+    const line = testApp.logs.find((entry) => entry.msg === 'request completed')
+    assert.equal(line?.status, 400)
+    assert.equal(line?.tenant, 'acme')
+  })
+
   test('GET /healthcheck is UP', async (t) => {
     const testApp = await buildTestApp(t)
     const response = await testApp.server.inject('/healthcheck')

@@ -113,6 +113,34 @@ describe('watermarks (SPEC §4)', () => {
     assert.ok(testApp.logs.some((line) => line.level === 50 && String(line.msg).includes('watermark')))
   })
 
+  test('wm=1 on a bucket without a watermark is the client\'s 400, not an upstream error', async (t) => {
+    const testApp = await buildTestApp(t, {
+      originals: { 'acme/news/plain/black.png': black },
+      logic: { buckets: { 'acme/news/plain': { adHoc: 'allow' } } }
+    })
+    const response = await testApp.server.inject('/tenants/acme/domains/news/buckets/plain/images/black.png?w=100&wm=1')
+    assert.equal(response.statusCode, 400)
+    const body = response.json<{ error: { code: string, message: string } }>()
+    assert.equal(body.error.code, 'INVALID_PARAMETER')
+    assert.match(body.error.message, /'wm'/)
+  })
+
+  test('watermark keys match buckets like bucket keys do (most specific, * for any part)', async (t) => {
+    const testApp = await buildTestApp(t, {
+      originals: { 'acme/sport/photos/black.png': black, 'other/news/photos/black.png': black },
+      logic: {
+        buckets: { '*/*/*': { adHoc: 'allow', watermark: { opacity: 1 } } },
+        watermarks: { 'acme/*/*': 'white.png', '*/*/*': 'grey.png' }
+      },
+      files: { 'white.png': whiteMark, 'grey.png': greyMark }
+    })
+    const acme = await fetchPng(testApp, '/tenants/acme/domains/sport/buckets/photos/images/black.png?w=500&wm=1')
+    assert.ok(await grey(acme, 440, 365) > 240)
+    const other = await fetchPng(testApp, '/tenants/other/domains/news/buckets/photos/images/black.png?w=500&wm=1')
+    const value = await grey(other, 440, 365)
+    assert.ok(value > 100 && value < 160, `grey watermark: ${value}`)
+  })
+
   test('a tall watermark on a wide output is scaled to fit', async (t) => {
     const tall = await sharp({ create: { width: 100, height: 1000, channels: 4, background: '#ffffff' } }).png().toBuffer()
     const testApp = await app(t, { opacity: 1, widthRatio: 0.5 }, { mark: tall })

@@ -44,6 +44,8 @@ async function serve (
   idStart: number,
   options: ImageRouteOptions
 ): Promise<void> {
+  // Known before anything can fail, so error lines and metrics carry the tenant too (SPEC §8).
+  request.delivery = { tenant: 'bucket' in target ? target.bucket.tenant : null, cacheHit: null }
   const queryStart = request.url.indexOf('?')
   const rawPath = queryStart === -1 ? request.url : request.url.slice(0, queryStart)
   const path = rawPath.startsWith(`${API_PREFIX}/`) ? rawPath.slice(API_PREFIX.length) : rawPath
