@@ -131,7 +131,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       deps.metrics.cacheMiss({ tenant: bucket.tenant })
 
       const started = performance.now()
-      const work = transform(deps, { key, originRequest, transformation, accepts, settings, watermark, tenant: bucket.tenant })
+      const work = transform(deps, { key, originRequest: { ...originRequest, expectedVersion: version }, transformation, accepts, settings, watermark, tenant: bucket.tenant })
       inFlight.set(imageKey, work)
       try {
         const image = await work
@@ -153,7 +153,7 @@ async function resolveBucket (logic: LogicProvider, target: ImageTarget, context
 
 interface TransformJob {
   key: string
-  originRequest: { maxBytes: number, requestId: string }
+  originRequest: OriginRequest
   transformation: Transformation
   accepts: AcceptClass
   settings: DeliverySettings

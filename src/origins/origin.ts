@@ -24,6 +24,8 @@ export interface OriginRequest {
   maxBytes: number
   signal?: AbortSignal
   requestId?: string
+  /** The version the caller built its cache key from: a different one must not be read under that key. */
+  expectedVersion?: SourceVersion
 }
 
 /**

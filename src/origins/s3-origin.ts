@@ -30,7 +30,7 @@ export function createS3Origin (options: S3OriginOptions): Origin {
     return await breaker.fire(async (timeout) => {
       const signal = combine(timeout, request.signal)
       try {
-        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyPrefix + key }), { abortSignal: signal })
+        const head = await client.send(withRequestId(new HeadObjectCommand({ Bucket: bucket, Key: keyPrefix + key }), request), { abortSignal: signal })
         const version = versionOf(head)
         if (version.size > request.maxBytes) throw tooLarge(version.size, request.maxBytes)
         return version
@@ -44,7 +44,10 @@ export function createS3Origin (options: S3OriginOptions): Origin {
     return await breaker.fire(async (timeout) => {
       const signal = combine(timeout, request.signal)
       try {
-        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyPrefix + key }), { abortSignal: signal })
+        // If-Match: bytes of a newer version must not be transformed and cached under the old version's key.
+        const ifMatch = request.expectedVersion === undefined ? {} : { IfMatch: `"${request.expectedVersion.tag}"` }
+        const command = new GetObjectCommand({ Bucket: bucket, Key: keyPrefix + key, ...ifMatch })
+        const object = await client.send(withRequestId(command, request), { abortSignal: signal })
         const body = object.Body as Readable | undefined
         if (body === undefined) throw new DeliveryError('UPSTREAM_ERROR', 'The storage answered without a body')
         const version = versionOf(object)
@@ -61,6 +64,22 @@ export function createS3Origin (options: S3OriginOptions): Origin {
   }
 
   return { stat, get }
+}
+
+interface RequestHeaders { request: { headers?: Record<string, string> } }
+type BuildHandler = (args: RequestHeaders) => Promise<unknown>
+
+/** SPEC §8: the request id goes to every upstream, S3 included (it shows in S3 server access logs). */
+function withRequestId<C extends HeadObjectCommand | GetObjectCommand> (command: C, request: OriginRequest): C {
+  const { requestId } = request
+  if (requestId === undefined) return command
+  const middleware = (next: BuildHandler) => async (args: RequestHeaders) => {
+    if (args.request.headers !== undefined) args.request.headers['x-request-id'] = requestId
+    return await next(args)
+  }
+  const stack = command.middlewareStack as unknown as { add: (m: typeof middleware, o: { step: 'build', name: string }) => void }
+  stack.add(middleware, { step: 'build', name: 'deliveryImagesRequestId' })
+  return command
 }
 
 function versionOf (head: ObjectHead): SourceVersion {
@@ -115,6 +134,7 @@ function translate (error: unknown, signal: AbortSignal): DeliveryError {
   const { name, $metadata } = error as SdkError
   const status = $metadata?.httpStatusCode
   if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) return new DeliveryError('IMAGE_NOT_FOUND')
+  if (status === 412) return new DeliveryError('UPSTREAM_ERROR', 'The original changed while it was being read', { cause: error })
   if (signal.aborted || name === 'AbortError' || name === 'TimeoutError' || name === 'RequestTimeout') {
     return new DeliveryError('UPSTREAM_TIMEOUT', 'The storage did not answer in time', { cause: error })
   }

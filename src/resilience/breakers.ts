@@ -68,6 +68,7 @@ export function createBreaker (key: BreakerKey, settings: BreakerSettings, optio
   )
 
   const live = (circuit as unknown as { options: LiveOptions }).options
+  const { semaphore } = circuit as unknown as { semaphore: { take: () => Promise<unknown>, release: () => void } }
 
   return {
     key,
@@ -83,7 +84,11 @@ export function createBreaker (key: BreakerKey, settings: BreakerSettings, optio
       live.timeout = next.timeoutMs
       live.errorThresholdPercentage = next.errorThresholdPercent
       live.resetTimeout = next.resetMs
-      // opossum sizes its semaphore once, at construction: a new capacity applies after a restart.
+      // opossum sizes its semaphore once, at construction: widen or narrow that one semaphore by
+      // the difference (a release adds a permit, an unanswered take removes one as soon as it is free).
+      const difference = next.maxConcurrent - live.capacity
+      for (let i = 0; i < difference; i++) semaphore.release()
+      for (let i = 0; i < -difference; i++) void semaphore.take()
       live.capacity = next.maxConcurrent
     }
   }

@@ -211,6 +211,33 @@ describe('ORIGIN=s3 against an S3-protocol server (SPEC §7)', () => {
     assert.equal(errorCode(response.body), 'UPSTREAM_TIMEOUT')
   })
 
+  test('every S3 call carries the request id, and the GET is pinned to the version the ETag came from', async (t) => {
+    await upload('photos/pinned.jpg', await jpeg(200, 100))
+    const seen: Array<{ method: string, requestId: string | undefined, ifMatch: string | undefined }> = []
+    const target = new URL(s3.endpoint)
+    // A recording proxy in front of the S3 server.
+    const proxy = http.createServer((request, response) => {
+      seen.push({ method: request.method ?? '', requestId: request.headers['x-request-id'] as string | undefined, ifMatch: request.headers['if-match'] })
+      const upstream = http.request({ host: target.hostname, port: target.port, path: request.url, method: request.method, headers: request.headers }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(response)
+      })
+      request.pipe(upstream)
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    t.after(async () => {
+      proxy.closeAllConnections()
+      await new Promise((resolve) => proxy.close(resolve))
+    })
+    const { port } = proxy.address() as AddressInfo
+    const { app } = startService(t, { endpoint: `http://127.0.0.1:${port}` })
+    const response = await app.server.inject({ url: `${IMAGES}/photos/pinned.jpg?w=50`, headers: { 'x-request-id': 'trace-me-123' } })
+    assert.equal(response.statusCode, 200)
+    assert.deepEqual(seen.map((call) => call.method), ['HEAD', 'GET'])
+    assert.ok(seen.every((call) => call.requestId === 'trace-me-123'))
+    assert.match(seen[1]?.ifMatch ?? '', /^"[0-9a-f]{32}"$/)
+  })
+
   test('a throttling storage (503 SlowDown) is a 502', async (t) => {
     const throttling = http.createServer((request, response) => {
       response.writeHead(503, { 'content-type': 'application/xml' })
