@@ -16,22 +16,22 @@ export const REDACTED = '[redacted]'
 export const REDACT_PATHS = [
   'authorization',
   'headers.authorization',
-  '*.headers.authorization',
+  'req.headers.authorization',
   'headers.cookie',
-  '*.headers.cookie',
+  'req.headers.cookie',
   'signingKeys',
-  '*.signingKeys',
+  'config.signingKeys',
   'SIGNING_KEYS',
-  '*.SIGNING_KEYS',
+  'env.SIGNING_KEYS',
   'adminToken',
-  '*.adminToken',
   'admin.token',
-  '*.admin.token',
+  'config.admin.token',
   'ADMIN_TOKEN',
-  '*.ADMIN_TOKEN',
+  'env.ADMIN_TOKEN',
   'signature',
-  '*.signature'
+  'query.signature'
 ]
+// Explicit paths only: wildcard paths made redaction a noticeable share of the per-request cost.
 
 /** A URL's `s` query parameter: a valid signature would let anyone reading logs replay the transformation. */
 const SIGNATURE_PARAMETER = /([?&]s=)[^&#\s"]*/g
