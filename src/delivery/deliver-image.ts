@@ -68,7 +68,7 @@ export interface DeliveredImage {
  * Identical concurrent misses share one transformation.
  */
 export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest) => Promise<DeliveredImage> {
-  const inFlight = new Map<string, Promise<CachedImage>>()
+  const inFlight = new Map<string, Promise<Found>>()
 
   return async function deliverImage (request) {
     const context: CallContext = { requestId: request.requestId }
@@ -121,27 +121,44 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, 'HIT')
 
     return await withSpan('image.transformation', { tenant: bucket.tenant }, async (span) => {
-      // A transformation already under way for the same key is shared: it counts as a hit for the joiners.
-      const found = await deps.cache.get(imageKey) ?? await inFlight.get(imageKey)
-      span.setTag('cache.hit', found !== undefined)
-      if (found !== undefined) {
-        deps.metrics.cacheHit({ tenant: bucket.tenant, format: formatOf(found.contentType) })
-        return deliver(etag, varyAccept, found, 'HIT')
+      // A lookup or transformation already under way for the same key is shared (the cache lookup
+      // too: a shared tier answers in milliseconds, time enough for a duplicate transformation).
+      let lookup = inFlight.get(imageKey)
+      const leader = lookup === undefined
+      if (lookup === undefined) {
+        const job = { key, originRequest: { ...originRequest, expectedVersion: version }, transformation, accepts, settings, watermark, tenant: bucket.tenant }
+        lookup = findOrTransform(deps, imageKey, job)
+        inFlight.set(imageKey, lookup)
       }
-      deps.metrics.cacheMiss({ tenant: bucket.tenant })
-
-      const started = performance.now()
-      const work = transform(deps, { key, originRequest: { ...originRequest, expectedVersion: version }, transformation, accepts, settings, watermark, tenant: bucket.tenant })
-      inFlight.set(imageKey, work)
+      let found: Found
       try {
-        const image = await work
-        deps.cache.set(imageKey, image)
-        return deliver(etag, varyAccept, image, 'MISS', performance.now() - started)
+        found = await lookup
       } finally {
-        inFlight.delete(imageKey)
+        if (leader) inFlight.delete(imageKey)
       }
+      // Only the request that transformed reports a miss; the ones that joined it waited, but did not transform.
+      const hit = !leader || found.transformMs === null
+      span.setTag('cache.hit', hit)
+      if (hit) deps.metrics.cacheHit({ tenant: bucket.tenant, format: formatOf(found.image.contentType) })
+      else deps.metrics.cacheMiss({ tenant: bucket.tenant })
+      return deliver(etag, varyAccept, found.image, hit ? 'HIT' : 'MISS', hit ? null : found.transformMs)
     })
   }
+}
+
+interface Found {
+  image: CachedImage
+  /** Null when the image came from the cache. */
+  transformMs: number | null
+}
+
+async function findOrTransform (deps: DeliveryDeps, imageKey: string, job: TransformJob): Promise<Found> {
+  const cached = await deps.cache.get(imageKey)
+  if (cached !== undefined) return { image: cached, transformMs: null }
+  const started = performance.now()
+  const image = await transform(deps, job)
+  deps.cache.set(imageKey, image)
+  return { image, transformMs: performance.now() - started }
 }
 
 async function resolveBucket (logic: LogicProvider, target: ImageTarget, context: CallContext): Promise<BucketRef> {
