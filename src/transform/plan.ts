@@ -21,6 +21,9 @@ export interface Plan {
   contentType: string
   /** Decode every frame (animated source and an output format that can animate). */
   animated: boolean
+  /** Frame timing of an animated output (kept from the source). */
+  frameDelays: number[] | null
+  loop: number | null
   rotate: Rotation
   flipVertical: boolean
   flipHorizontal: boolean
@@ -63,9 +66,9 @@ export function planTransform (
   const background = transformation.background === undefined ? null : parseColour(transformation.background)
   const box = targetBox(transformation, settings.maxOutputDimension)
   const canAnimate = format === 'gif' || format === 'webp'
-  // Frames are rendered one image tall; watermarking works on a single frame.
-  const animated = source.pages > 1 && canAnimate && rotate % 180 === 0 && watermark === null &&
-    transformation.focalPoint === undefined && source.width * source.height * source.pages <= settings.maxSourcePixels
+  // libvips cannot turn a multi-page image by a quarter; such an output is the first frame.
+  const animated = source.pages > 1 && canAnimate && rotate % 180 === 0 &&
+    source.width * source.height * source.pages <= settings.maxSourcePixels
 
   const fit = transformation.fit ?? 'cover'
   const enlarge = transformation.enlarge ?? false
@@ -93,6 +96,8 @@ export function planTransform (
     format,
     contentType: CONTENT_TYPES[format],
     animated,
+    frameDelays: animated ? source.delay ?? null : null,
+    loop: animated ? source.loop ?? null : null,
     rotate,
     // libvips mirrors before it rotates; a quarter turn swaps the axes so the mirror applies to the rotated result.
     flipVertical: quarterTurn ? flip === 'h' || flip === 'hv' : flip === 'v' || flip === 'hv',

@@ -13,6 +13,9 @@ export interface SourceInfo {
   hasAlpha: boolean
   /** True for AVIF (an AV1-compressed HEIF). */
   isAvif: boolean
+  /** Frame delays (ms) and loop count of an animation, kept when the output is animated. */
+  delay?: number[]
+  loop?: number
 }
 
 /** Raster formats we decode. SVG and PDF are refused: rendering untrusted vector input is a risk we do not need. */
@@ -43,6 +46,8 @@ export async function probeSource (input: Buffer | string, maxPixels: number): P
     height: metadata.autoOrient.height,
     pages: metadata.pages ?? 1,
     hasAlpha: metadata.hasAlpha,
-    isAvif: format === 'heif' && metadata.compression === 'av1'
+    isAvif: format === 'heif' && metadata.compression === 'av1',
+    ...(metadata.delay === undefined ? {} : { delay: metadata.delay }),
+    ...(metadata.loop === undefined ? {} : { loop: metadata.loop })
   }
 }

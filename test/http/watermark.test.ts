@@ -141,6 +141,30 @@ describe('watermarks (SPEC §4)', () => {
     assert.ok(value > 100 && value < 160, `grey watermark: ${value}`)
   })
 
+  test('an animated source keeps its frames and timing, and every frame is watermarked', async (t) => {
+    // Black frames told apart by a red dot that moves (identical frames would be merged by the encoder).
+    const dot = await sharp({ create: { width: 6, height: 6, channels: 3, background: '#ff0000' } }).png().toBuffer()
+    const frames = await Promise.all([0, 1, 2].map(async (i) => await sharp({ create: { width: 200, height: 100, channels: 3, background: '#000000' } })
+      .composite([{ input: dot, left: 100 + 20 * i, top: 20 }]).png().toBuffer()))
+    const animated = await sharp(frames, { join: { animated: true } }).gif({ delay: [70, 80, 90], loop: 2 }).toBuffer()
+    const testApp = await buildTestApp(t, {
+      originals: { 'acme/news/photos/anim.gif': animated },
+      logic: logicWith({ position: 'southeast', opacity: 1, widthRatio: 0.2, margin: 0 }),
+      files: { 'mark.png': whiteMark }
+    })
+    const response = await testApp.server.inject(`${BUCKET_PATH}/anim.gif?w=100&wm=1&fm=webp`)
+    assert.equal(response.statusCode, 200)
+    const meta = await sharp(response.rawPayload).metadata()
+    assert.equal(meta.pages, 3)
+    assert.deepEqual(meta.delay, [70, 80, 90])
+    assert.equal(meta.loop, 2)
+    for (const page of [0, 1, 2]) {
+      const frame = await sharp(response.rawPayload, { page }).png().toBuffer()
+      assert.ok(await grey(frame, 95, 47) > 240, `frame ${page} is watermarked`)
+      assert.equal(await grey(frame, 10, 10), 0, `frame ${page} is otherwise untouched`)
+    }
+  })
+
   test('a tall watermark on a wide output is scaled to fit', async (t) => {
     const tall = await sharp({ create: { width: 100, height: 1000, channels: 4, background: '#ffffff' } }).png().toBuffer()
     const testApp = await app(t, { opacity: 1, widthRatio: 0.5 }, { mark: tall })

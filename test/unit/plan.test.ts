@@ -32,6 +32,10 @@ test('animated only when the output can animate and nothing prevents it', () => 
   assert.equal(planTransform({ width: 50, format: 'jpeg' }, gif, 'other', settings).animated, false)
   assert.equal(planTransform({ width: 50, rotate: 90 }, gif, 'other', settings).animated, false)
   assert.equal(planTransform({ width: 50 }, gif, 'other', { ...settings, maxSourcePixels: 40000 }).animated, false)
+  assert.equal(planTransform({ width: 50, height: 50, focalPoint: [0.2, 0.8], rotate: 180 }, gif, 'other', settings).animated, true)
+  const watermarked = planTransform({ width: 50 }, { ...gif, delay: [40, 40, 40, 40, 40], loop: 3 }, 'other', settings,
+    { position: 'south', opacity: 1, widthRatio: 0.5, margin: 0 })
+  assert.deepEqual([watermarked.animated, watermarked.frameDelays, watermarked.loop], [true, [40, 40, 40, 40, 40], 3])
 })
 
 test('flattening happens only for alpha sources into formats without alpha', () => {

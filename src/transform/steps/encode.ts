@@ -7,17 +7,21 @@ import type { Plan } from '../plan.ts'
  */
 export function encode (image: Sharp, plan: Plan): Sharp {
   const quality = plan.quality ?? undefined
+  // Timing survives the raw round trip of the watermark step only if given again here.
+  const timing = plan.animated
+    ? { ...(plan.frameDelays === null ? {} : { delay: plan.frameDelays }), ...(plan.loop === null ? {} : { loop: plan.loop }) }
+    : {}
   switch (plan.format) {
     case 'jpeg':
       return image.jpeg({ quality, progressive: plan.progressive, mozjpeg: false })
     case 'png':
       return image.png({ progressive: plan.progressive })
     case 'webp':
-      return image.webp({ quality, lossless: plan.lossless })
+      return image.webp({ quality, lossless: plan.lossless, ...timing })
     case 'avif':
       // effort 4 (libaom speed 5) keeps encode time within a request budget at near-default size.
       return image.avif({ quality, lossless: plan.lossless, effort: 4 })
     case 'gif':
-      return image.gif()
+      return image.gif(timing)
   }
 }
