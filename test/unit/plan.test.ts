@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { focalPointCrop, parseColour, planTransform, type PlanSettings } from '../../src/transform/plan.ts'
+import { avifEffort, focalPointCrop, parseColour, planTransform, type PlanSettings } from '../../src/transform/plan.ts'
 import type { SourceInfo } from '../../src/transform/probe.ts'
 
 const settings: PlanSettings = { maxOutputDimension: 1000, maxSourcePixels: 1e8, quality: { jpeg: 81, webp: 82, avif: 61 }, avifEnabled: true }
@@ -66,4 +66,13 @@ test('colours: #rgb, rrggbb and rrggbbaa', () => {
   assert.deepEqual(parseColour('#f0a'), { r: 255, g: 0, b: 170, alpha: 1 })
   assert.deepEqual(parseColour('102030'), { r: 16, g: 32, b: 48, alpha: 1 })
   assert.deepEqual(parseColour('10203000'), { r: 16, g: 32, b: 48, alpha: 0 })
+})
+
+test('AVIF effort falls with the output size, so a large encode stays bounded', () => {
+  assert.equal(avifEffort(400 * 300), 4)
+  assert.equal(avifEffort(1600 * 1000), 2)
+  assert.equal(avifEffort(4000 * 3000), 0)
+  assert.equal(planTransform({ width: 400, format: 'avif' }, jpeg, 'other', settings).effort, 4)
+  assert.equal(planTransform({ width: 1000, height: 1000, format: 'avif' }, jpeg, 'other', settings).effort, 2)
+  assert.equal(planTransform({ format: 'avif' }, jpeg, 'other', settings).effort, 0)
 })

@@ -19,8 +19,7 @@ export function encode (image: Sharp, plan: Plan): Sharp {
     case 'webp':
       return image.webp({ quality, lossless: plan.lossless, ...timing })
     case 'avif':
-      // effort 4 (libaom speed 5) keeps encode time within a request budget at near-default size.
-      return image.avif({ quality, lossless: plan.lossless, effort: 4 })
+      return image.avif({ quality, lossless: plan.lossless, effort: plan.effort })
     case 'gif':
       return image.gif(timing)
   }
