@@ -87,6 +87,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const key = originKey(bucket, request.imageId)
     const originRequest = { maxBytes: settings.maxSourceBytes, requestId: request.requestId }
     const version = await deps.origin.stat(key, originRequest)
+    const pinned: OriginRequest = { ...originRequest, expectedVersion: version }
     const deliver = (etag: string, varyAccept: boolean, image: CachedImage | null, cacheStatus: 'HIT' | 'MISS', transformMs: number | null = null): DeliveredImage => ({
       image,
       etag,
@@ -101,7 +102,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     if (isEmptyTransformation(transformation) && watermark === null) {
       const etag = `"${passthroughKey(key, version)}"`
       if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, 'HIT')
-      const source = await fetchOriginal(deps, key, originRequest, bucket.tenant)
+      const source = await fetchOriginal(deps, key, pinned, bucket.tenant)
       const info = await probeSource(source.input, Number.MAX_SAFE_INTEGER)
       const original = { bytes: await readSource(source), contentType: `image/${info.isAvif ? 'avif' : info.format}`, lastModified: source.version.lastModified }
       return deliver(etag, false, original, 'MISS')
@@ -126,7 +127,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       let lookup = inFlight.get(imageKey)
       const leader = lookup === undefined
       if (lookup === undefined) {
-        const job = { key, originRequest: { ...originRequest, expectedVersion: version }, transformation, accepts, settings, watermark, tenant: bucket.tenant }
+        const job = { key, originRequest: pinned, transformation, accepts, settings, watermark, tenant: bucket.tenant }
         lookup = findOrTransform(deps, imageKey, job)
         inFlight.set(imageKey, lookup)
       }

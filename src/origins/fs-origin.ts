@@ -29,8 +29,9 @@ export function createFsOrigin (root: string): Origin {
   }
 
   async function get (key: string, request: OriginRequest): Promise<Source> {
-    // stat checked the size limit; the decoder reads the file itself (see Source.input).
-    const version = await stat(key, request)
+    // The caller usually has just stat'ed the file for its cache key: no second stat then. The
+    // size limit was checked by that stat; the decoder reads the file itself (see Source.input).
+    const version = request.expectedVersion ?? await stat(key, request)
     return { input: resolve(key), size: version.size, version }
   }
 

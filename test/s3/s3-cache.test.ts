@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict'
-import fs from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
 import { Writable } from 'node:stream'
-import { after, before, describe, test, type TestContext } from 'node:test'
+import { describe, test, type TestContext } from 'node:test'
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import pino from 'pino'
 import sharp from 'sharp'
@@ -18,36 +15,16 @@ import { createTieredCache, type TieredCache } from '../../src/cache/tiered-cach
 import { loadConfig } from '../../src/config/load.ts'
 import { createS3Origin } from '../../src/origins/s3-origin.ts'
 import { createBreaker } from '../../src/resilience/breakers.ts'
-import { S3RVER_CREDENTIALS, S3RVER_REGION, startS3Server, type S3Server } from '../helpers/s3-server.ts'
+import { S3RVER_CREDENTIALS, S3RVER_REGION } from '../helpers/s3-server.ts'
+import { useS3Suite } from '../helpers/s3-suite.ts'
 
 const ORIGINALS = 'originals'
 const CACHE = 'transformed-cache'
 const CACHE_PREFIX = 'transformed/'
 const IMAGES = '/tenants/t/domains/d/buckets/b/images'
 
-let s3: S3Server
-let workDir: string
-let logicFile: string
-
-before(async () => {
-  s3 = await startS3Server({ buckets: [ORIGINALS, CACHE] })
-  workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'delivery-images-s3-cache-'))
-  logicFile = path.join(workDir, 'logic.json')
-  await fs.writeFile(logicFile, JSON.stringify({ buckets: { 't/d/b': { adHoc: 'allow' } } }))
-})
-
-after(async () => {
-  await s3.close()
-  await fs.rm(workDir, { recursive: true, force: true })
-})
-
-async function jpeg (width: number, height: number): Promise<Buffer> {
-  return await sharp({ create: { width, height, channels: 3, background: '#cc6633' } }).jpeg().toBuffer()
-}
-
-async function upload (imageId: string, bytes: Buffer): Promise<void> {
-  await s3.client.send(new PutObjectCommand({ Bucket: ORIGINALS, Key: `t/d/b/${imageId}`, Body: bytes }))
-}
+const suite = useS3Suite({ buckets: [ORIGINALS, CACHE], originals: ORIGINALS, colour: '#cc6633' })
+const { jpeg, upload } = suite
 
 interface Instance {
   app: App
@@ -57,17 +34,17 @@ interface Instance {
 }
 
 /** One service instance: its own memory tier, the shared cache bucket at `cacheEndpoint`. */
-function startInstance (t: TestContext, cacheEndpoint = s3.endpoint): Instance {
+function startInstance (t: TestContext, cacheEndpoint = suite.s3.endpoint): Instance {
   const config = loadConfig({
     env: {
       ORIGIN: 's3',
       S3_BUCKET: ORIGINALS,
       S3_REGION: S3RVER_REGION,
-      S3_ENDPOINT: s3.endpoint,
+      S3_ENDPOINT: suite.s3.endpoint,
       S3_FORCE_PATH_STYLE: 'true',
       CACHE_S3_BUCKET: CACHE,
       CACHE_S3_PREFIX: CACHE_PREFIX,
-      LOGIC_FILE: logicFile,
+      LOGIC_FILE: suite.logicFile,
       STATSD_ENABLED: 'false'
     }
   })
@@ -110,7 +87,7 @@ describe('shared transformed-image cache in S3 (SPEC §7 CACHE_S3_BUCKET)', () =
     await first.cache.flush()
 
     const etag = String(miss.headers.etag).replaceAll('"', '')
-    const stored = await s3.client.send(new HeadObjectCommand({ Bucket: CACHE, Key: CACHE_PREFIX + etag }))
+    const stored = await suite.s3.client.send(new HeadObjectCommand({ Bucket: CACHE, Key: CACHE_PREFIX + etag }))
     assert.equal(stored.ContentType, 'image/webp')
     assert.equal(stored.ContentLength, miss.rawPayload.length)
     assert.equal(stored.Metadata?.etag, etag)
@@ -160,7 +137,7 @@ describe('shared transformed-image cache in S3 (SPEC §7 CACHE_S3_BUCKET)', () =
 
   test('an S3 hit is copied into memory, and foreign or unfinished objects are misses', async () => {
     const errors: S3CacheErrorKind[] = []
-    const shared = createS3Cache({ client: s3.client, bucket: CACHE, prefix: 'unit/', logger: pino({ level: 'silent' }), onError: (kind) => errors.push(kind) })
+    const shared = createS3Cache({ client: suite.s3.client, bucket: CACHE, prefix: 'unit/', logger: pino({ level: 'silent' }), onError: (kind) => errors.push(kind) })
     const image: CachedImage = { bytes: await jpeg(8, 8), contentType: 'image/jpeg', lastModified: new Date('2024-05-01T10:00:00Z') }
     shared.set('k1', image)
     await shared.flush()
@@ -173,7 +150,7 @@ describe('shared transformed-image cache in S3 (SPEC §7 CACHE_S3_BUCKET)', () =
     assert.deepEqual(errors, [])
 
     // Written by something else: no metadata of ours.
-    await s3.client.send(new PutObjectCommand({ Bucket: CACHE, Key: 'unit/k2', Body: image.bytes, ContentType: 'image/jpeg' }))
+    await suite.s3.client.send(new PutObjectCommand({ Bucket: CACHE, Key: 'unit/k2', Body: image.bytes, ContentType: 'image/jpeg' }))
     assert.equal(await shared.get('k2'), undefined)
     assert.deepEqual(errors, ['get'])
   })
@@ -181,7 +158,7 @@ describe('shared transformed-image cache in S3 (SPEC §7 CACHE_S3_BUCKET)', () =
   test('uploads beyond the in-flight limit are dropped and reported', async () => {
     const errors: S3CacheErrorKind[] = []
     const shared: S3Cache = createS3Cache({
-      client: s3.client,
+      client: suite.s3.client,
       bucket: CACHE,
       prefix: 'dropped/',
       logger: pino({ level: 'silent' }),
@@ -193,7 +170,7 @@ describe('shared transformed-image cache in S3 (SPEC §7 CACHE_S3_BUCKET)', () =
     shared.set('b', image)
     await shared.flush()
     assert.deepEqual(errors, ['set_dropped'])
-    const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: CACHE, Prefix: 'dropped/' }))
+    const listed = await suite.s3.client.send(new ListObjectsV2Command({ Bucket: CACHE, Prefix: 'dropped/' }))
     assert.deepEqual(listed.Contents?.map((object) => object.Key), ['dropped/a'])
   })
 })

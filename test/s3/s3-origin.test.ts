@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict'
-import fs from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { after, before, describe, test, type TestContext } from 'node:test'
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { describe, test, type TestContext } from 'node:test'
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import pino from 'pino'
 import sharp from 'sharp'
 import { buildApp, type App } from '../../src/app.ts'
@@ -16,35 +13,15 @@ import { loadConfig } from '../../src/config/load.ts'
 import { DeliveryError } from '../../src/errors.ts'
 import { createS3Origin } from '../../src/origins/s3-origin.ts'
 import { createBreaker, type Breaker } from '../../src/resilience/breakers.ts'
-import { S3RVER_CREDENTIALS, S3RVER_REGION, startS3Server, type S3Server } from '../helpers/s3-server.ts'
+import { S3RVER_CREDENTIALS, S3RVER_REGION } from '../helpers/s3-server.ts'
+import { useS3Suite } from '../helpers/s3-suite.ts'
 
 const ORIGINALS = 'originals'
 const KEY_PREFIX = 'images/'
 const IMAGES = '/tenants/t/domains/d/buckets/b/images'
 
-let s3: S3Server
-let workDir: string
-let logicFile: string
-
-before(async () => {
-  s3 = await startS3Server({ buckets: [ORIGINALS] })
-  workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'delivery-images-s3-origin-'))
-  logicFile = path.join(workDir, 'logic.json')
-  await fs.writeFile(logicFile, JSON.stringify({ buckets: { 't/d/b': { adHoc: 'allow' } } }))
-})
-
-after(async () => {
-  await s3.close()
-  await fs.rm(workDir, { recursive: true, force: true })
-})
-
-async function jpeg (width: number, height: number): Promise<Buffer> {
-  return await sharp({ create: { width, height, channels: 3, background: '#3366cc' } }).jpeg().toBuffer()
-}
-
-async function upload (imageId: string, bytes: Buffer): Promise<void> {
-  await s3.client.send(new PutObjectCommand({ Bucket: ORIGINALS, Key: `${KEY_PREFIX}t/d/b/${imageId}`, Body: bytes, ContentType: 'image/jpeg' }))
-}
+const suite = useS3Suite({ buckets: [ORIGINALS], originals: ORIGINALS, keyPrefix: KEY_PREFIX, colour: '#3366cc' })
+const { jpeg, upload } = suite
 
 interface Service { app: App, breaker: Breaker }
 
@@ -55,10 +32,10 @@ function startService (t: TestContext, options: { endpoint?: string, env?: Recor
       ORIGIN: 's3',
       S3_BUCKET: ORIGINALS,
       S3_REGION: S3RVER_REGION,
-      S3_ENDPOINT: options.endpoint ?? s3.endpoint,
+      S3_ENDPOINT: options.endpoint ?? suite.s3.endpoint,
       S3_FORCE_PATH_STYLE: 'true',
       S3_KEY_PREFIX: KEY_PREFIX,
-      LOGIC_FILE: logicFile,
+      LOGIC_FILE: suite.logicFile,
       STATSD_ENABLED: 'false',
       ...options.env
     }
@@ -130,7 +107,7 @@ describe('ORIGIN=s3 against an S3-protocol server (SPEC §7)', () => {
   test('a transformed original from S3: miss, then hit, then 304', async (t) => {
     await upload('photos/a.jpg', await jpeg(400, 200))
     const { app } = startService(t)
-    const head = await s3.client.send(new HeadObjectCommand({ Bucket: ORIGINALS, Key: `${KEY_PREFIX}t/d/b/photos/a.jpg` }))
+    const head = await suite.s3.client.send(new HeadObjectCommand({ Bucket: ORIGINALS, Key: `${KEY_PREFIX}t/d/b/photos/a.jpg` }))
 
     const first = await app.server.inject({ url: `${IMAGES}/photos/a.jpg?w=100` })
     assert.equal(first.statusCode, 200)
@@ -214,7 +191,7 @@ describe('ORIGIN=s3 against an S3-protocol server (SPEC §7)', () => {
   test('every S3 call carries the request id, and the GET is pinned to the version the ETag came from', async (t) => {
     await upload('photos/pinned.jpg', await jpeg(200, 100))
     const seen: Array<{ method: string, requestId: string | undefined, ifMatch: string | undefined }> = []
-    const target = new URL(s3.endpoint)
+    const target = new URL(suite.s3.endpoint)
     // A recording proxy in front of the S3 server.
     const proxy = http.createServer((request, response) => {
       seen.push({ method: request.method ?? '', requestId: request.headers['x-request-id'] as string | undefined, ifMatch: request.headers['if-match'] })
