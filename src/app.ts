@@ -79,6 +79,8 @@ export function buildApp (options: AppOptions): App {
     maxSourceBytes: dynamic.get('LIMITS_MAX_SOURCE_BYTES'),
     maxSourcePixels: dynamic.get('LIMITS_MAX_SOURCE_PIXELS'),
     maxOutputDimension: dynamic.get('LIMITS_MAX_OUTPUT_DIMENSION'),
+    maxOutputPixels: dynamic.get('LIMITS_MAX_OUTPUT_PIXELS'),
+    maxAnimationFrames: dynamic.get('LIMITS_MAX_ANIMATION_FRAMES'),
     transformTimeoutMs: dynamic.get('LIMITS_TRANSFORM_TIMEOUT_MS'),
     quality: { jpeg: dynamic.get('QUALITY_JPEG'), webp: dynamic.get('QUALITY_WEBP'), avif: dynamic.get('QUALITY_AVIF') },
     avifEnabled: dynamic.get('AVIF_ENABLED'),

@@ -30,6 +30,8 @@ export const DYNAMIC_PROPERTIES = {
   LIMITS_MAX_SOURCE_BYTES: 'limits.maxSourceBytes',
   LIMITS_MAX_SOURCE_PIXELS: 'limits.maxSourcePixels',
   LIMITS_MAX_OUTPUT_DIMENSION: 'limits.maxOutputDimension',
+  LIMITS_MAX_OUTPUT_PIXELS: 'limits.maxOutputPixels',
+  LIMITS_MAX_ANIMATION_FRAMES: 'limits.maxAnimationFrames',
   LIMITS_MAX_CONCURRENT_TRANSFORMS: 'limits.maxConcurrentTransforms',
   LIMITS_MAX_QUEUE: 'limits.maxQueue',
   LIMITS_TRANSFORM_TIMEOUT_MS: 'limits.transformTimeoutMs',

@@ -25,6 +25,19 @@ convict.addFormat({
   coerce: (value: unknown) => Number(value)
 })
 
+/** WebP and AVIF cannot encode a side longer than this; no configuration may promise more. */
+export const MAX_ENCODABLE_DIMENSION = 16383
+
+convict.addFormat({
+  name: 'output-dimension',
+  validate (value: unknown) {
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_ENCODABLE_DIMENSION) {
+      throw new Error(`must be an integer from 1 to ${MAX_ENCODABLE_DIMENSION}`)
+    }
+  },
+  coerce: (value: unknown) => Number(value)
+})
+
 convict.addFormat({
   name: 'percent',
   validate (value: unknown) {
@@ -126,7 +139,9 @@ export const configSchema = {
   limits: {
     maxSourceBytes: { doc: 'Largest original accepted, bytes (dynamic)', format: 'positive-int', default: 52428800, env: 'LIMITS_MAX_SOURCE_BYTES' },
     maxSourcePixels: { doc: 'Largest original accepted, width x height (dynamic)', format: 'positive-int', default: 100000000, env: 'LIMITS_MAX_SOURCE_PIXELS' },
-    maxOutputDimension: { doc: 'Largest output width or height (dynamic)', format: 'positive-int', default: 8192, env: 'LIMITS_MAX_OUTPUT_DIMENSION' },
+    maxOutputDimension: { doc: 'Largest side of any output, at most 16383 (dynamic)', format: 'output-dimension', default: 8192, env: 'LIMITS_MAX_OUTPUT_DIMENSION' },
+    maxOutputPixels: { doc: 'Largest output, width x height of one frame; frames x that for an animation (dynamic)', format: 'positive-int', default: 40000000, env: 'LIMITS_MAX_OUTPUT_PIXELS' },
+    maxAnimationFrames: { doc: 'Most frames an animated output keeps as an animation (dynamic)', format: 'positive-int', default: 200, env: 'LIMITS_MAX_ANIMATION_FRAMES' },
     maxConcurrentTransforms: {
       doc: 'Transformations running at once (dynamic)',
       format: 'positive-int',

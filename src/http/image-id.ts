@@ -1,7 +1,6 @@
 import { DeliveryError } from '../errors.ts'
+import { imageIdProblem } from '../names.ts'
 
-const SEGMENT = /^[A-Za-z0-9._-]+$/
-const MAX_LENGTH = 512
 /** Percent-encoded `/`, `\` and NUL: refused before decoding so they cannot smuggle a separator. */
 const ENCODED_SEPARATOR = /%(2f|5c|00)/i
 
@@ -18,12 +17,7 @@ export function parseImageId (rawId: string): string {
   } catch {
     throw fail('bad percent-encoding')
   }
-  if (id.length === 0) throw fail('empty')
-  if (id.length > MAX_LENGTH) throw fail(`longer than ${MAX_LENGTH} characters`)
-  for (const segment of id.split('/')) {
-    if (segment === '') throw fail('empty segment')
-    if (segment === '.' || segment === '..') throw fail('relative segment')
-    if (!SEGMENT.test(segment)) throw fail('only A-Z, a-z, 0-9, ".", "_" and "-" are allowed')
-  }
+  const problem = imageIdProblem(id)
+  if (problem !== null) throw fail(problem)
   return id
 }

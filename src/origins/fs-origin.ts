@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { DeliveryError } from '../errors.ts'
-import type { Origin, OriginRequest, Source, SourceVersion } from './origin.ts'
+import { checkOriginKey, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG'])
 
@@ -9,17 +9,20 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG'])
 export function createFsOrigin (root: string): Origin {
   const absoluteRoot = path.resolve(root)
 
+  /** The file of a key, which must lie inside its own bucket's folder (a second line behind checkOriginKey). */
   function resolve (key: string): string {
-    const file = path.resolve(absoluteRoot, key)
-    // Keys are validated upstream; this guards the folder boundary once more.
-    if (!file.startsWith(absoluteRoot + path.sep)) throw new DeliveryError('IMAGE_NOT_FOUND')
+    const { bucketPrefix, imageId } = checkOriginKey(key)
+    const bucketDir = path.resolve(absoluteRoot, bucketPrefix)
+    const file = path.resolve(bucketDir, imageId)
+    if (!file.startsWith(bucketDir + path.sep)) throw new DeliveryError('IMAGE_NOT_FOUND')
     return file
   }
 
   async function stat (key: string, request: OriginRequest): Promise<SourceVersion> {
+    const file = resolve(key)
     let stats
     try {
-      stats = await fs.stat(resolve(key))
+      stats = await fs.stat(file)
     } catch (error) {
       throw translate(error)
     }
@@ -31,8 +34,9 @@ export function createFsOrigin (root: string): Origin {
   async function get (key: string, request: OriginRequest): Promise<Source> {
     // The caller usually has just stat'ed the file for its cache key: no second stat then. The
     // size limit was checked by that stat; the decoder reads the file itself (see Source.input).
+    const file = resolve(key)
     const version = request.expectedVersion ?? await stat(key, request)
-    return { input: resolve(key), size: version.size, version }
+    return { input: file, size: version.size, version }
   }
 
   return { stat, get }

@@ -1,4 +1,6 @@
 import fs from 'node:fs/promises'
+import { DeliveryError } from '../errors.ts'
+import { imageIdProblem, isPathPart } from '../names.ts'
 
 /** Identifies one version of an original; changes whenever the bytes change. */
 export interface SourceVersion {
@@ -46,4 +48,26 @@ export async function readSource (source: Source): Promise<Buffer> {
 
 export function originKey (bucket: { tenant: string, domain: string, bucket: string }, imageId: string): string {
   return `${bucket.tenant}/${bucket.domain}/${bucket.bucket}/${imageId}`
+}
+
+/** An origin key split into the bucket directory and the image id inside it. */
+export interface CheckedKey {
+  /** `<tenant>/<domain>/<bucket>`: nothing may be read outside it. */
+  bucketPrefix: string
+  imageId: string
+}
+
+/**
+ * Every origin checks its keys itself (SPEC §2, §10): whatever a caller passes, three plain path
+ * parts and an image id without dot segments, so a key can never name another bucket's original
+ * (in a folder, or through an HTTP client that collapses `.` segments). A bad key does not exist.
+ */
+export function checkOriginKey (key: string): CheckedKey {
+  const parts = key.split('/')
+  const bucketParts = parts.slice(0, 3)
+  const imageId = parts.slice(3).join('/')
+  if (parts.length < 4 || !bucketParts.every(isPathPart) || imageIdProblem(imageId) !== null) {
+    throw new DeliveryError('IMAGE_NOT_FOUND')
+  }
+  return { bucketPrefix: bucketParts.join('/'), imageId }
 }

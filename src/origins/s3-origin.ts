@@ -2,7 +2,7 @@ import { addAbortSignal, type Readable } from 'node:stream'
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { DeliveryError, isDeliveryError } from '../errors.ts'
 import type { Breaker } from '../resilience/breakers.ts'
-import type { Origin, OriginRequest, Source, SourceVersion } from './origin.ts'
+import { checkOriginKey, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
 
 export interface S3OriginOptions {
   client: S3Client
@@ -25,12 +25,18 @@ interface ObjectHead {
  */
 export function createS3Origin (options: S3OriginOptions): Origin {
   const { client, bucket, keyPrefix, breaker } = options
+  /** Built from checked parts only: the SDK's URL handling must never see a `.` segment. */
+  const objectKey = (key: string): string => {
+    const { bucketPrefix, imageId } = checkOriginKey(key)
+    return `${keyPrefix}${bucketPrefix}/${imageId}`
+  }
 
   async function stat (key: string, request: OriginRequest): Promise<SourceVersion> {
+    const Key = objectKey(key)
     return await breaker.fire(async (timeout) => {
       const signal = combine(timeout, request.signal)
       try {
-        const head = await client.send(withRequestId(new HeadObjectCommand({ Bucket: bucket, Key: keyPrefix + key }), request), { abortSignal: signal })
+        const head = await client.send(withRequestId(new HeadObjectCommand({ Bucket: bucket, Key }), request), { abortSignal: signal })
         const version = versionOf(head)
         if (version.size > request.maxBytes) throw tooLarge(version.size, request.maxBytes)
         return version
@@ -41,12 +47,13 @@ export function createS3Origin (options: S3OriginOptions): Origin {
   }
 
   async function get (key: string, request: OriginRequest): Promise<Source> {
+    const Key = objectKey(key)
     return await breaker.fire(async (timeout) => {
       const signal = combine(timeout, request.signal)
       try {
         // If-Match: bytes of a newer version must not be transformed and cached under the old version's key.
         const ifMatch = request.expectedVersion === undefined ? {} : { IfMatch: `"${request.expectedVersion.tag}"` }
-        const command = new GetObjectCommand({ Bucket: bucket, Key: keyPrefix + key, ...ifMatch })
+        const command = new GetObjectCommand({ Bucket: bucket, Key, ...ifMatch })
         const object = await client.send(withRequestId(command, request), { abortSignal: signal })
         const body = object.Body as Readable | undefined
         if (body === undefined) throw new DeliveryError('UPSTREAM_ERROR', 'The storage answered without a body')

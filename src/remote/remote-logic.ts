@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { DeliveryError } from '../errors.ts'
 import { bucketKey, type BucketLogic, type BucketRef, type CallContext, type LogicProvider } from '../logic/bucket-logic.ts'
 import { validateDocument } from '../logic/schemas.ts'
+import { isPathPart } from '../names.ts'
 import type { Breaker, BreakerKey } from '../resilience/breakers.ts'
 import { createStaleOnErrorCache } from '../resilience/stale-on-error.ts'
 import { withFailover, type ServiceLocator } from './discovery.ts'
@@ -27,7 +28,6 @@ export interface RemoteLogic extends LogicProvider {
   close: () => Promise<void>
 }
 
-const SEGMENT = /^[A-Za-z0-9._-]+$/
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
 
 /**
@@ -88,16 +88,20 @@ export function createRemoteLogic (options: RemoteLogicOptions): RemoteLogic {
 
   return {
     async getBucketLogic (bucket, context) {
+      // Parts are checked where they are read, but a URL is only ever built from plain parts.
+      if (!isPlainBucket(bucket)) return null
       const path = `${bucketPath(bucket)}/logic`
       return await logicCache.get(bucketKey(bucket), async () =>
         await fetchFrom('logic', options.logicManager, path, context, 'application/json', parseLogic))
     },
     async resolveAlias (alias, context) {
+      if (!isPathPart(alias)) return null
       const path = `/v1/aliases/${encodeURIComponent(alias)}`
       return await aliasCache.get(alias, async () =>
         await fetchFrom('alias', options.translator, path, context, 'application/json', parseAlias))
     },
     async getWatermark (bucket, context) {
+      if (!isPlainBucket(bucket)) return null
       const path = `${bucketPath(bucket)}/watermark`
       return await watermarkCache.get(bucketKey(bucket), async () =>
         await fetchFrom('watermark', options.logicManager, path, context, 'image/png', parseWatermark))
@@ -106,6 +110,10 @@ export function createRemoteLogic (options: RemoteLogicOptions): RemoteLogic {
       if (ownsHttp) await http.close()
     }
   }
+}
+
+function isPlainBucket (bucket: BucketRef): boolean {
+  return isPathPart(bucket.tenant) && isPathPart(bucket.domain) && isPathPart(bucket.bucket)
 }
 
 function bucketPath (bucket: BucketRef): string {
@@ -144,7 +152,7 @@ function parseAlias (response: HttpResponse, url: string): BucketRef {
   const document = parseJson(response, url) as Partial<Record<keyof BucketRef, unknown>> | null
   const parts = [document?.tenant, document?.domain, document?.bucket]
   // The parts become an origin key: anything but a plain segment could escape the bucket.
-  if (!parts.every((part) => typeof part === 'string' && SEGMENT.test(part))) {
+  if (!parts.every(isPathPart)) {
     throw malformed(url, 'tenant, domain and bucket must be path segments')
   }
   const [tenant, domain, bucket] = parts as [string, string, string]

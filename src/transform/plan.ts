@@ -7,6 +7,9 @@ export interface Rgba { r: number, g: number, b: number, alpha: number }
 
 export interface PlanSettings {
   maxOutputDimension: number
+  /** Pixels of one output frame; frames × this for an output to stay animated (SPEC §10.3). */
+  maxOutputPixels: number
+  maxAnimationFrames: number
   maxSourcePixels: number
   quality: { jpeg: number, webp: number, avif: number }
   avifEnabled: boolean

@@ -1,3 +1,5 @@
+import { MAX_ENCODABLE_DIMENSION } from '../config/schema.ts'
+
 /**
  * The transformation: the JSON form of the ad-hoc parameters (SPEC §4), as rules store it and as
  * the query parser produces it. Every field is optional; an absent field means "the default".
@@ -22,10 +24,10 @@ export type Flip = typeof FLIPS[number]
 /**
  * Numeric ranges shared by the query parser and the JSON Schema (one source of truth).
  * Output dimensions are further capped at run time by `LIMITS_MAX_OUTPUT_DIMENSION`; the schema
- * uses libvips' own ceiling (WebP cannot encode more than 16383 px a side).
+ * uses the encoders' own ceiling (WebP and AVIF cannot encode a longer side).
  */
 export const RANGES = {
-  dimension: { min: 1, max: 16383 },
+  dimension: { min: 1, max: MAX_ENCODABLE_DIMENSION },
   dpr: { min: 1, max: 4 },
   quality: { min: 1, max: 100 },
   blur: { min: 0.3, max: 100 },

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { DeliveryError } from '../../errors.ts'
+import { isPathPart } from '../../names.ts'
 import type { DeliveredImage, ImageRequest, ImageTarget } from '../../delivery/deliver-image.ts'
 import { parseImageId } from '../image-id.ts'
 import { parseImageQuery } from '../query.ts'
@@ -9,8 +10,9 @@ export interface ImageRouteOptions {
   maxOutputDimension: () => number
 }
 
-const PATH_PART = /^[A-Za-z0-9._-]{1,128}$/
 const API_PREFIX = '/api/v1'
+/** `http://host` of an absolute-form request line (RFC 9112 §3.2.2), which a server must accept. */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i
 /** Path segments before the image id: ['', 'tenants', t, 'domains', d, 'buckets', b, 'images'] and ['', alias, 'images']. */
 const BUCKET_ID_START = 8
 const ALIAS_ID_START = 3
@@ -32,8 +34,11 @@ export function registerImageRoutes (app: FastifyInstance, options: ImageRouteOp
   }
 }
 
+/** The router has percent-decoded the part already, so `%2e` arrives here as `.` and is refused. */
 function pathPart (name: string, value: string): string {
-  if (!PATH_PART.test(value)) throw new DeliveryError('INVALID_PARAMETER', `Path parameter '${name}' is invalid`)
+  if (!isPathPart(value)) {
+    throw new DeliveryError('INVALID_PARAMETER', `Path parameter '${name}' must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", "-", not starting with "."`)
+  }
   return value
 }
 
@@ -46,11 +51,12 @@ async function serve (
 ): Promise<void> {
   // Known before anything can fail, so error lines and metrics carry the tenant too (SPEC §8).
   request.delivery = { tenant: 'bucket' in target ? target.bucket.tenant : null, cacheHit: null }
-  const queryStart = request.url.indexOf('?')
-  const rawPath = queryStart === -1 ? request.url : request.url.slice(0, queryStart)
+  const url = request.url.replace(ABSOLUTE_FORM, '')
+  const queryStart = url.indexOf('?')
+  const rawPath = queryStart === -1 ? url : url.slice(0, queryStart)
   const path = rawPath.startsWith(`${API_PREFIX}/`) ? rawPath.slice(API_PREFIX.length) : rawPath
   const imageId = parseImageId(path.split('/').slice(idStart).join('/'))
-  const query = parseImageQuery(queryStart === -1 ? '' : request.url.slice(queryStart + 1), {
+  const query = parseImageQuery(queryStart === -1 ? '' : url.slice(queryStart + 1), {
     maxOutputDimension: options.maxOutputDimension()
   })
 
