@@ -3,6 +3,8 @@ export interface CachedImage {
   bytes: Buffer
   contentType: string
   lastModified: Date
+  /** An animated source delivered as its first frame (`X-Animation: first-frame`, SPEC §10.3). */
+  firstFrameOnly?: boolean
 }
 
 /**

@@ -31,6 +31,8 @@ export interface S3Cache extends ImageCache {
 /** Object metadata (`x-amz-meta-*`); Content-Type travels as the object's own header. */
 const META_ETAG = 'etag'
 const META_LAST_MODIFIED = 'source-last-modified'
+const META_ANIMATION = 'animation'
+const FIRST_FRAME = 'first-frame'
 
 /**
  * The shared tier of transformed images (`CACHE_S3_BUCKET`): what one instance transformed, the
@@ -63,7 +65,7 @@ export function createS3Cache (options: S3CacheOptions): S3Cache {
         degrade('get', key, new Error('Cached object is incomplete or not ours'))
         return undefined
       }
-      return { bytes, contentType: object.ContentType, lastModified }
+      return { bytes, contentType: object.ContentType, lastModified, ...(metadata[META_ANIMATION] === FIRST_FRAME ? { firstFrameOnly: true } : {}) }
     } catch (error) {
       if ((error as { name?: string }).name !== 'NoSuchKey') degrade('get', key, error)
       return undefined
@@ -81,7 +83,11 @@ export function createS3Cache (options: S3CacheOptions): S3Cache {
         ContentLength: image.bytes.length,
         ContentType: image.contentType,
         ContentMD5: createHash('md5').update(image.bytes).digest('base64'),
-        Metadata: { [META_ETAG]: key, [META_LAST_MODIFIED]: image.lastModified.toISOString() }
+        Metadata: {
+          [META_ETAG]: key,
+          [META_LAST_MODIFIED]: image.lastModified.toISOString(),
+          ...(image.firstFrameOnly === true ? { [META_ANIMATION]: FIRST_FRAME } : {})
+        }
       }), { abortSignal: AbortSignal.timeout(putTimeoutMs) })
     } catch (error) {
       degrade('set', key, error)

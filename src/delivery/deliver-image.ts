@@ -103,7 +103,8 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       const etag = `"${passthroughKey(key, version)}"`
       if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, 'HIT')
       const source = await fetchOriginal(deps, key, pinned, bucket.tenant)
-      const info = await probeSource(source.input, Number.MAX_SAFE_INTEGER)
+      // Passthrough obeys the pixel limit too (SPEC §3): clients decode what we send.
+      const info = await probeSource(source.input, settings.maxSourcePixels)
       const original = { bytes: await readSource(source), contentType: `image/${info.isAvif ? 'avif' : info.format}`, lastModified: source.version.lastModified }
       return deliver(etag, false, original, 'MISS')
     }
@@ -208,7 +209,12 @@ async function transform (deps: DeliveryDeps, job: TransformJob): Promise<Cached
   }, settings.transformTimeoutMs)
   deps.metrics.queueDepth(deps.limiter.queued)
   deps.metrics.transformation({ durationMs, tenant: job.tenant, format: formatOf(plan.contentType) })
-  return { bytes: output.bytes, contentType: plan.contentType, lastModified: source.version.lastModified }
+  return {
+    bytes: output.bytes,
+    contentType: plan.contentType,
+    lastModified: source.version.lastModified,
+    ...(plan.firstFrameOnly ? { firstFrameOnly: true } : {})
+  }
 }
 
 interface BucketWatermark {
@@ -252,7 +258,7 @@ function isSignatureValid (request: ImageRequest, bucket: BucketRef, settings: D
  * (The pixel limit decides whether an animated source keeps its frames.)
  */
 function outputSettings (settings: DeliverySettings): unknown {
-  return [settings.quality, settings.avifEnabled, settings.maxOutputDimension, settings.maxSourcePixels]
+  return [settings.quality, settings.avifEnabled, settings.maxOutputDimension, settings.maxSourcePixels, settings.maxOutputPixels, settings.maxAnimationFrames]
 }
 
 /** RFC 9110 §13.1.2: If-None-Match uses the weak comparison, and `*` matches any current image. */

@@ -1,9 +1,11 @@
+import { DeliveryError } from '../errors.ts'
 import type { Fit, OutputFormat, Position, Rotation, Transformation } from './transformation.ts'
 import { chooseOutputFormat, CONTENT_TYPES, type AcceptClass } from './negotiate-format.ts'
 import type { SourceInfo } from './probe.ts'
 import type { WatermarkPlacement } from './watermark.ts'
 
 export interface Rgba { r: number, g: number, b: number, alpha: number }
+export interface Size { width: number, height: number }
 
 export interface PlanSettings {
   maxOutputDimension: number
@@ -22,17 +24,24 @@ export interface PlanSettings {
 export interface Plan {
   format: OutputFormat
   contentType: string
-  /** Decode every frame (animated source and an output format that can animate). */
+  /** Decode every frame (animated source, an output format that can animate, within the limits). */
   animated: boolean
+  /** An animated source delivered as its first frame (`X-Animation: first-frame`, SPEC §10.3). */
+  firstFrameOnly: boolean
+  /** The delivered size of one frame, known before decoding: the pipeline produces exactly this. */
+  output: Size
+  /** Frames of the output (1 unless animated). */
+  frames: number
   /** Frame timing of an animated output (kept from the source). */
   frameDelays: number[] | null
   loop: number | null
   rotate: Rotation
   flipVertical: boolean
   flipHorizontal: boolean
+  /** Both sides are always given: the plan, not libvips, decides the output size. */
   resize: {
-    width?: number
-    height?: number
+    width: number
+    height: number
     fit: Fit
     position: Position
     withoutEnlargement: boolean
@@ -47,7 +56,7 @@ export interface Plan {
   quality: number | null
   lossless: boolean
   progressive: boolean
-  /** AVIF encoder effort (0–9): lower for large outputs, whose encode time grows steeply (see avifEffort). */
+  /** AVIF encoder effort (0–9) from the real output size: lower for large outputs (see avifEffort). */
   effort: number
   /** Where the watermark goes, or null for none. */
   watermark: WatermarkPlacement | null
@@ -69,67 +78,132 @@ export function planTransform (
   const flip = transformation.flip ?? null
   const quarterTurn = rotate % 180 !== 0
   const background = transformation.background === undefined ? null : parseColour(transformation.background)
-  const box = targetBox(transformation, settings.maxOutputDimension)
-  const canAnimate = format === 'gif' || format === 'webp'
-  // libvips cannot turn a multi-page image by a quarter; such an output is the first frame.
-  const animated = source.pages > 1 && canAnimate && rotate % 180 === 0 &&
+  const rotated = quarterTurn ? { width: source.height, height: source.width } : source
+  const geometry = planGeometry(transformation, rotated, background ?? (ALPHA_FORMATS.has(format) ? TRANSPARENT : WHITE))
+  for (const size of geometry.stages) checkOutputLimits(size, settings)
+
+  const outputPixels = geometry.output.width * geometry.output.height
+  const largestStage = Math.max(...geometry.stages.map((size) => size.width * size.height))
+  // libvips cannot turn a multi-page image by a quarter; such an output is the first frame, as is
+  // an animation whose frames would cost more than the limits allow (SPEC §10.3).
+  const animated = source.pages > 1 && (format === 'gif' || format === 'webp') && !quarterTurn &&
+    source.pages <= settings.maxAnimationFrames &&
+    source.pages * largestStage <= settings.maxOutputPixels &&
     source.width * source.height * source.pages <= settings.maxSourcePixels
-
-  const fit = transformation.fit ?? 'cover'
-  const enlarge = transformation.enlarge ?? false
-  const hasBox = box.width !== undefined || box.height !== undefined
-  const focal = transformation.focalPoint
-  const rotated = rotate % 180 === 0 ? source : { width: source.height, height: source.width }
-  const focalCrop = focal !== undefined && fit === 'cover' && box.width !== undefined && box.height !== undefined
-    ? focalPointCrop(rotated, { width: box.width, height: box.height }, focal, enlarge)
-    : null
-
-  let resize: Plan['resize'] = null
-  if (focalCrop !== null) {
-    resize = focalCrop.resize
-  } else if (hasBox) {
-    resize = {
-      ...box,
-      fit,
-      position: transformation.position ?? 'center',
-      withoutEnlargement: !enlarge,
-      background: background ?? (ALPHA_FORMATS.has(format) ? TRANSPARENT : WHITE)
-    }
-  }
 
   return Object.freeze({
     format,
     contentType: CONTENT_TYPES[format],
     animated,
+    firstFrameOnly: source.pages > 1 && !animated,
+    output: geometry.output,
+    frames: animated ? source.pages : 1,
     frameDelays: animated ? source.delay ?? null : null,
     loop: animated ? source.loop ?? null : null,
     rotate,
     // libvips mirrors before it rotates; a quarter turn swaps the axes so the mirror applies to the rotated result.
     flipVertical: quarterTurn ? flip === 'h' || flip === 'hv' : flip === 'v' || flip === 'hv',
     flipHorizontal: quarterTurn ? flip === 'v' || flip === 'hv' : flip === 'h' || flip === 'hv',
-    resize,
-    crop: focalCrop?.crop ?? null,
+    resize: geometry.resize,
+    crop: geometry.crop,
     blurSigma: transformation.blur ?? 0,
     sharpen: transformation.sharpen ?? false,
     flatten: !ALPHA_FORMATS.has(format) && source.hasAlpha ? (background ?? WHITE) : null,
     quality: transformation.quality ?? defaultQuality(format, settings.quality),
     lossless: transformation.lossless ?? false,
     progressive: transformation.progressive ?? format === 'jpeg',
-    effort: avifEffort(estimateOutputPixels(resize, focalCrop?.crop ?? null, rotated)),
+    effort: avifEffort(outputPixels),
     watermark
   })
 }
 
-/** CSS pixels × dpr, scaled down as a whole when a side would exceed the output limit. */
-function targetBox (transformation: Transformation, maxDimension: number): { width?: number, height?: number } {
+interface Geometry {
+  resize: Plan['resize']
+  crop: Plan['crop']
+  output: Size
+  /** Every size the pipeline holds: the output, and the scaled image a focal crop cuts from. */
+  stages: Size[]
+}
+
+/**
+ * The delivered size, computed before decoding the way libvips would: sharp's shrink rules per
+ * `fit` (cover crops, contain pads, inside fits, outside covers, fill stretches; one side given
+ * keeps the aspect ratio; no `enlarge` never scales up). The resize step is then given both sides
+ * explicitly, so the output is exactly this size whatever libvips' rounding would have been.
+ */
+export function planGeometry (transformation: Transformation, source: Size, background: Rgba): Geometry {
   const dpr = transformation.dpr ?? 1
-  const width = transformation.width === undefined ? undefined : transformation.width * dpr
-  const height = transformation.height === undefined ? undefined : transformation.height * dpr
-  const scale = Math.min(1, maxDimension / (width ?? 1), maxDimension / (height ?? 1))
-  const box: { width?: number, height?: number } = {}
-  if (width !== undefined) box.width = Math.max(1, Math.round(width * scale))
-  if (height !== undefined) box.height = Math.max(1, Math.round(height * scale))
-  return box
+  const box = {
+    width: transformation.width === undefined ? undefined : Math.max(1, Math.round(transformation.width * dpr)),
+    height: transformation.height === undefined ? undefined : Math.max(1, Math.round(transformation.height * dpr))
+  }
+  const fit = transformation.fit ?? 'cover'
+  const enlarge = transformation.enlarge ?? false
+  const focal = transformation.focalPoint
+  if (box.width === undefined && box.height === undefined) {
+    return { resize: null, crop: null, output: { width: source.width, height: source.height }, stages: [source] }
+  }
+  if (box.width !== undefined && box.height !== undefined && focal !== undefined && fit === 'cover') {
+    const { resize, crop } = focalPointCrop(source, { width: box.width, height: box.height }, focal, enlarge)
+    const output = { width: crop.width, height: crop.height }
+    return { resize, crop, output, stages: [{ width: resize.width, height: resize.height }, output] }
+  }
+
+  const both = box.width !== undefined && box.height !== undefined
+  let hShrink = box.width === undefined ? undefined : source.width / box.width
+  let vShrink = box.height === undefined ? undefined : source.height / box.height
+  if (fit !== 'fill' || !both) {
+    // One side given: the other follows the aspect ratio ('fill' keeps the source's other side).
+    const keepAspect = fit !== 'fill'
+    if (hShrink === undefined) hShrink = keepAspect ? vShrink : 1
+    else if (vShrink === undefined) vShrink = keepAspect ? hShrink : 1
+    else {
+      const common = fit === 'cover' || fit === 'outside' ? Math.min(hShrink, vShrink) : Math.max(hShrink, vShrink)
+      hShrink = common
+      vShrink = common
+    }
+  }
+  const shrink = (value: number | undefined, side: number): number => Math.min(side, enlarge ? value ?? 1 : Math.max(1, value ?? 1))
+  const scaled = {
+    width: Math.max(1, Math.round(source.width / shrink(hShrink, source.width))),
+    height: Math.max(1, Math.round(source.height / shrink(vShrink, source.height)))
+  }
+
+  let output = scaled
+  let resizeFit: Fit = 'fill'
+  if (both && fit === 'cover') {
+    output = { width: Math.min(box.width ?? 0, scaled.width), height: Math.min(box.height ?? 0, scaled.height) }
+    resizeFit = 'cover'
+  } else if (both && fit === 'contain') {
+    output = { width: box.width ?? 0, height: box.height ?? 0 }
+    resizeFit = 'contain'
+  }
+  return {
+    resize: {
+      ...output,
+      fit: resizeFit,
+      position: transformation.position ?? 'center',
+      // Only 'contain' may still scale inside its box; every other size above is final.
+      withoutEnlargement: resizeFit === 'contain' && !enlarge,
+      background
+    },
+    crop: null,
+    output,
+    stages: [output]
+  }
+}
+
+/** SPEC §10.3: no side over LIMITS_MAX_OUTPUT_DIMENSION, no more than LIMITS_MAX_OUTPUT_PIXELS, before decoding. */
+function checkOutputLimits (size: Size, settings: PlanSettings): void {
+  const { width, height } = size
+  if (width > settings.maxOutputDimension || height > settings.maxOutputDimension) {
+    throw new DeliveryError('INVALID_PARAMETER',
+      `The output would be ${width}x${height} pixels; LIMITS_MAX_OUTPUT_DIMENSION is ${settings.maxOutputDimension}`)
+  }
+  if (width * height > settings.maxOutputPixels) {
+    throw new DeliveryError('INVALID_PARAMETER',
+      `The output would be ${width}x${height} pixels; LIMITS_MAX_OUTPUT_PIXELS is ${settings.maxOutputPixels}`)
+  }
 }
 
 /**
@@ -142,21 +216,6 @@ export function avifEffort (outputPixels: number): number {
   if (outputPixels <= 500_000) return 4
   if (outputPixels <= 2_000_000) return 2
   return 0
-}
-
-/** Output size from the plan, before libvips computes it exactly (enough to choose an effort). */
-function estimateOutputPixels (
-  resize: Plan['resize'],
-  crop: Plan['crop'],
-  source: { width: number, height: number }
-): number {
-  if (crop !== null) return crop.width * crop.height
-  if (resize === null) return source.width * source.height
-  const { width, height } = resize
-  if (width !== undefined && height !== undefined) return width * height
-  if (width !== undefined) return width * Math.round(width * source.height / source.width)
-  if (height !== undefined) return height * Math.round(height * source.width / source.height)
-  return source.width * source.height
 }
 
 function defaultQuality (format: OutputFormat, quality: PlanSettings['quality']): number | null {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import sharp from 'sharp'
 import { before, describe, test } from 'node:test'
 import type { TestContext } from 'node:test'
 import http from 'node:http'
@@ -66,8 +67,12 @@ describe('errors (SPEC §3)', () => {
   test('LIMITS_MAX_OUTPUT_DIMENSION bounds w and h', async (t) => {
     const testApp = await buildTestApp(t, { originals: { 'acme/news/photos/photo.jpg': photo }, env: { LIMITS_MAX_OUTPUT_DIMENSION: '500' } })
     await expectError(testApp, `${BUCKET_PATH}/photo.jpg?w=501`, 400, 'INVALID_PARAMETER')
-    const ok = await testApp.server.inject(`${BUCKET_PATH}/photo.jpg?w=500&dpr=4&enlarge=1`)
+    // dpr included (SPEC §10.3): refused, naming the limit, rather than silently scaled down.
+    const { body } = await expectError(testApp, `${BUCKET_PATH}/photo.jpg?w=500&dpr=4&enlarge=1`, 400, 'INVALID_PARAMETER')
+    assert.match(body.error.message, /LIMITS_MAX_OUTPUT_DIMENSION/)
+    const ok = await testApp.server.inject(`${BUCKET_PATH}/photo.jpg?w=125&dpr=4&enlarge=1`)
     assert.equal(ok.statusCode, 200)
+    assert.equal((await sharp(ok.rawPayload).metadata()).width, 500)
   })
 
   test('traversal ids sent raw over a socket are 400 INVALID_IMAGE_ID', async (t) => {

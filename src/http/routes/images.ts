@@ -77,6 +77,7 @@ async function serve (
     .header('cache-control', delivered.cacheControl)
     .header('x-cache', delivered.cacheStatus)
   if (delivered.varyAccept) void reply.header('vary', 'Accept')
+  if (delivered.image?.firstFrameOnly === true) void reply.header('x-animation', 'first-frame')
   if (delivered.image === null) {
     await reply.code(304).send()
     return
