@@ -23,6 +23,17 @@ export const SYSTEMD_TIMEOUT_STOP_S = 45
 // Transformed images expire from the shared cache after this many days (the key embeds the
 // source's version, so nothing goes stale; this only bounds the bucket's size).
 export const CACHE_EXPIRATION_DAYS = 30
+// The admin listener (ADMIN_HOST=127.0.0.1, ADMIN_PORT in _pkg/delivery-images.env): no security group opens it.
+export const ADMIN_PORT = 8077
+
+// The public load balancer refuses the operations endpoints, with and without the /api/v1 prefix.
+// /hystrix.stream is served on the service port: Turbine reads it from each instance directly, by
+// the address the instance registers in Eureka, never through the ALB. /admin lives on the
+// loopback admin listener (operators reach it through a Session Manager port forward); it is
+// refused here too so that binding it to the service port one day cannot publish it.
+// The answer is the service's own to an unknown route (SPEC §3 shape): a refused path looks like any missing one.
+export const REFUSED_STATUS = '404'
+export const REFUSED_BODY = JSON.stringify({ error: { code: 'IMAGE_NOT_FOUND', message: 'No such route', requestId: '' } })
 
 export function deregistrationDelaySeconds (settings: EnvironmentSettings): number {
   // While deregistering, the ALB lets in-flight requests finish for this long; the service keeps
@@ -117,6 +128,40 @@ function userData (env: Environment, settings: EnvironmentSettings): string {
   ].join('\n')
 }
 
+type ListenerRule = InstanceType<typeof ElasticLoadBalancingV2.ListenerRule>
+
+function refuse (priority: number, paths: string[]): ListenerRule {
+  return new ElasticLoadBalancingV2.ListenerRule({
+    ListenerArn: Fn.Ref('HttpsListener'),
+    Priority: priority,
+    Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: paths } }],
+    Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: REFUSED_STATUS, ContentType: 'application/json', MessageBody: REFUSED_BODY } }]
+  })
+}
+
+/**
+ * Rules of the HTTPS listener, evaluated by ascending priority before its default forward (the HTTP
+ * listener only redirects here, so they apply to it too). A path condition takes at most 3 values.
+ */
+function listenerRules (): Record<string, ListenerRule> {
+  return {
+    RefuseHystrixStreamRule: refuse(1, ['/hystrix.stream', '/hystrix.stream/*']),
+    RefuseAdminRule: refuse(2, ['/admin', '/admin/*']),
+    RefuseApiHystrixStreamRule: refuse(3, ['/api/v1/hystrix.stream', '/api/v1/hystrix.stream/*']),
+    RefuseApiAdminRule: refuse(4, ['/api/v1/admin', '/api/v1/admin/*']),
+    // The service's router decodes the path, so /%68ystrix.stream would reach the stream past the
+    // rules above: image paths (the only ones that may carry percent-encoded ids) are forwarded,
+    // then any other percent-encoded path is refused.
+    ForwardImagesRule: new ElasticLoadBalancingV2.ListenerRule({
+      ListenerArn: Fn.Ref('HttpsListener'),
+      Priority: 5,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['*/images/*'] } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: Fn.Ref('TargetGroup') }]
+    }),
+    RefuseEncodedPathRule: refuse(6, ['*%*'])
+  }
+}
+
 function tags (env: Environment, name: string): Tag[] {
   return [new ResourceTag('Name', `${SERVICE}-${env}-${name}`), new ResourceTag('service', SERVICE), new ResourceTag('env', env)]
 }
@@ -149,7 +194,8 @@ export function buildTemplate (env: Environment): Template {
         Tags: tags(env, 'alb')
       }),
       InstanceSecurityGroup: new EC2.SecurityGroup({
-        // Only the public port, only from the load balancer; the admin port stays on loopback (ADMIN_HOST).
+        // Only the public port, only from the load balancer; the admin port (ADMIN_PORT) stays on
+        // loopback (ADMIN_HOST) and is opened to nobody.
         GroupDescription: `${name} instances: service port from the load balancer only`,
         VpcId: Fn.Ref('VpcId'),
         SecurityGroupIngress: [
@@ -205,6 +251,7 @@ export function buildTemplate (env: Environment): Template {
         Port: 80,
         DefaultActions: [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } }]
       }),
+      ...listenerRules(),
 
       CacheBucket: new S3.Bucket({
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },

@@ -11,7 +11,7 @@ import { parse } from 'yaml'
 import { ENVIRONMENTS, SETTINGS, type Environment } from '../../infra/cloudformation/environments.ts'
 import { writeTemplates } from '../../infra/cloudformation/generate.ts'
 import {
-  HEALTH_CHECK_INTERVAL_S, SYSTEMD_TIMEOUT_STOP_S, UNHEALTHY_THRESHOLD, renderTemplate
+  ADMIN_PORT, HEALTH_CHECK_INTERVAL_S, SYSTEMD_TIMEOUT_STOP_S, UNHEALTHY_THRESHOLD, renderTemplate
 } from '../../infra/cloudformation/stack.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -34,6 +34,28 @@ function only (template: Json, type: string): Resource {
 function attribute (resource: Resource, key: string, field: string): string | undefined {
   const list = resource.Properties[field] as Array<{ Key: string, Value: string }>
   return list.find((entry) => entry.Key === key)?.Value
+}
+
+function ofType (template: Json, type: string): Array<[string, Resource]> {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type)
+}
+
+// An ALB path pattern as a RegExp: * is any run of characters (slashes included), ? exactly one.
+function pathPattern (pattern: string): RegExp {
+  const source = [...pattern].map((char) => char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')).join('')
+  return new RegExp(`^${source}$`)
+}
+
+interface Rule { Priority: number, Conditions: Array<{ Field: string, PathPatternConfig: { Values: string[] } }>, Actions: Array<Record<string, any>> }
+
+// The action the HTTPS listener takes for a path: its rules by ascending priority, then its default.
+function actionFor (template: Json, path: string): Record<string, any> {
+  const rules = ofType(template, 'AWS::ElasticLoadBalancingV2::ListenerRule')
+    .map(([, resource]) => resource.Properties as Rule)
+    .sort((a, b) => a.Priority - b.Priority)
+  const rule = rules.find((candidate) => candidate.Conditions.every((condition) =>
+    condition.PathPatternConfig.Values.some((value) => pathPattern(value).test(path))))
+  return (rule?.Actions ?? template.Resources.HttpsListener?.Properties.DefaultActions)?.[0] as Record<string, any>
 }
 
 // Every name a template refers to (Ref, GetAtt, ${Name} in Sub), to check that each one exists.
@@ -75,6 +97,64 @@ for (const env of ENVIRONMENTS) {
       const listeners = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::ElasticLoadBalancingV2::Listener')
       const https = listeners.find((listener) => listener.Properties.Protocol === 'HTTPS')
       assert.deepEqual(https?.Properties.DefaultActions, [{ Type: 'forward', TargetGroupArn: { Ref: 'TargetGroup' } }])
+    })
+
+    test('the HTTPS listener refuses /hystrix.stream and /admin before any rule or default forwards', () => {
+      const rules = ofType(template, 'AWS::ElasticLoadBalancingV2::ListenerRule')
+      const priorities = rules.map(([, rule]) => rule.Properties.Priority as number)
+      assert.equal(new Set(priorities).size, priorities.length, 'rule priorities are unique')
+      for (const [name, rule] of rules) {
+        assert.deepEqual(rule.Properties.ListenerArn, { Ref: 'HttpsListener' }, name)
+        // ALB limits: 3 values per condition, 5 wildcards per rule.
+        const values = (rule.Properties as Rule).Conditions.flatMap((condition) => condition.PathPatternConfig.Values)
+        assert.ok(values.length <= 3, `${name}: over 3 path patterns`)
+        assert.ok(values.join('').replace(/[^*?]/g, '').length <= 5, `${name}: over 5 wildcards`)
+      }
+      const refusing = new Map(rules.filter(([, rule]) => rule.Properties.Actions[0].Type === 'fixed-response')
+        .flatMap(([, rule]) => (rule.Properties as Rule).Conditions[0]?.PathPatternConfig.Values.map((value) => [value, rule.Properties.Priority as number] as const) ?? []))
+      const forwarding = rules.filter(([, rule]) => rule.Properties.Actions[0].Type === 'forward').map(([, rule]) => rule.Properties.Priority as number)
+      for (const path of ['/hystrix.stream', '/hystrix.stream/*', '/admin', '/admin/*', '/api/v1/hystrix.stream', '/api/v1/hystrix.stream/*', '/api/v1/admin', '/api/v1/admin/*']) {
+        const priority = refusing.get(path)
+        assert.ok(priority !== undefined, `${path} is refused`)
+        assert.ok(forwarding.every((forward) => priority < forward), `${path} is refused before any forward rule`)
+      }
+
+      for (const path of ['/hystrix.stream', '/hystrix.stream/', '/admin', '/admin/config', '/admin/config/LOG_LEVEL', '/api/v1/hystrix.stream', '/api/v1/admin/breakers',
+        // The service's router decodes these into /hystrix.stream.
+        '/%68ystrix.stream', '/hystrix%2Estream', '/hystrix.stream/images/x.jpg']) {
+        const action = actionFor(template, path)
+        assert.equal(action.Type, 'fixed-response', path)
+        assert.ok(['403', '404'].includes(action.FixedResponseConfig.StatusCode), path)
+        assert.equal(action.FixedResponseConfig.ContentType, 'application/json')
+        const body = JSON.parse(action.FixedResponseConfig.MessageBody) as { error: { code: string, message: string, requestId: string } }
+        assert.deepEqual(Object.keys(body.error), ['code', 'message', 'requestId'])
+      }
+      for (const path of ['/healthcheck', '/schemas/query.json', '/alias/images/photo.jpg', '/api/v1/alias/images/a%20b.jpg',
+        '/tenants/t/domains/d/buckets/b/images/caf%C3%A9.webp', '/administration/images/x.jpg', '/hystrix.streams']) {
+        assert.deepEqual(actionFor(template, path), { Type: 'forward', TargetGroupArn: { Ref: 'TargetGroup' } }, path)
+      }
+      // The HTTP listener forwards nothing: it redirects to the HTTPS one, where the rules apply.
+      const [http, ...others] = ofType(template, 'AWS::ElasticLoadBalancingV2::Listener').filter(([name]) => name !== 'HttpsListener')
+      assert.equal(others.length, 0)
+      assert.deepEqual(http?.[1].Properties.DefaultActions.map((action: { Type: string }) => action.Type), ['redirect'])
+      assert.equal(http?.[1].Properties.DefaultActions[0].RedirectConfig.Protocol, 'HTTPS')
+    })
+
+    test('no security group opens the admin port; only the ALB\'s HTTP(S) ports are open to the world', () => {
+      const ingress: Array<Record<string, any>> = [
+        ...ofType(template, 'AWS::EC2::SecurityGroup').flatMap(([name, group]) =>
+          (group.Properties.SecurityGroupIngress as Array<Record<string, any>> ?? []).map((rule) => ({ ...rule, group: name }))),
+        ...ofType(template, 'AWS::EC2::SecurityGroupIngress').map(([name, rule]) => ({ ...rule.Properties, group: name }))
+      ]
+      assert.ok(ingress.length > 0)
+      for (const rule of ingress) {
+        const allPorts = String(rule.IpProtocol) === '-1'
+        assert.ok(!allPorts && !(rule.FromPort <= ADMIN_PORT && ADMIN_PORT <= rule.ToPort), `${rule.group} opens the admin port`)
+        if (rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0') {
+          assert.equal(rule.group, 'LoadBalancerSecurityGroup')
+          assert.ok([80, 443].includes(rule.FromPort) && rule.FromPort === rule.ToPort, `${rule.group} opens ${rule.FromPort}-${rule.ToPort} to the world`)
+        }
+      }
     })
 
     test('the deregistration delay matches SHUTDOWN_DRAIN_MS, which covers the ALB\'s unhealthy window', () => {
@@ -194,6 +274,9 @@ test('the systemd unit stops gracefully within the shutdown budget of every envi
   const drain = Number(defaults.match(/^SHUTDOWN_DRAIN_MS=(\d+)$/m)?.[1])
   const timeout = Number(defaults.match(/^SHUTDOWN_TIMEOUT_MS=(\d+)$/m)?.[1])
   assert.ok(SYSTEMD_TIMEOUT_STOP_S * 1000 > drain + timeout)
+  // The admin listener the security groups keep closed is the package's, on loopback.
+  assert.equal(Number(defaults.match(/^ADMIN_PORT=(\d+)$/m)?.[1]), ADMIN_PORT)
+  assert.match(defaults, /^ADMIN_HOST=127\.0\.0\.1$/m)
 })
 
 test('the generator CLI rejects an unknown environment without writing anything', async () => {
