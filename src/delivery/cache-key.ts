@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { SourceVersion } from '../origins/origin.ts'
 import type { AcceptClass } from '../transform/negotiate-format.ts'
-import { normalizeTransformation, type Transformation } from '../transform/transformation.ts'
+import { outputIdentity } from '../transform/output-identity.ts'
+import type { PlanSettings } from '../transform/plan.ts'
+import type { Transformation } from '../transform/transformation.ts'
 
 export interface CacheKeyInput {
   originKey: string
@@ -9,6 +11,8 @@ export interface CacheKeyInput {
   transformation: Transformation
   /** Only for `fm=auto`: the output then depends on the client's Accept header. */
   accepts: AcceptClass | null
+  /** Default qualities: an explicit quality equal to the default is the same output. */
+  quality: PlanSettings['quality']
   /** Settings that change the output bytes (default qualities, AVIF switch, limits, watermark). */
   settings: unknown
   /** Watermark identity and placement, or null: a new watermark must change the ETag. */
@@ -16,15 +20,15 @@ export interface CacheKeyInput {
 }
 
 /**
- * The key of a transformed image, also its strong ETag: a hash of the source version, the
- * normalized transformation and everything else the output bytes depend on (SPEC §3).
+ * The key of a transformed image, also its strong ETag: a hash of the source version, what the
+ * transformation asks of the output, and everything else the output bytes depend on (SPEC §3).
  */
 export function cacheKey (input: CacheKeyInput): string {
   return createHash('sha256')
     .update(JSON.stringify([
       input.originKey,
       input.version.tag,
-      normalizeTransformation(input.transformation),
+      outputIdentity(input.transformation, input.quality),
       input.accepts,
       input.settings,
       input.watermark

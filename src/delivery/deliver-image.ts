@@ -116,6 +116,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       version,
       transformation,
       accepts: varyAccept ? accepts : null,
+      quality: settings.quality,
       settings: outputSettings(settings),
       watermark: watermark === null ? null : [watermark.image.id, watermark.placement]
     })

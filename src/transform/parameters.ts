@@ -23,6 +23,8 @@ export interface ReadContext {
 
 const INTEGER = /^\d{1,6}$/
 const DECIMAL = /^\d{1,6}(\.\d{1,6})?$/
+/** SPEC §2: `1.5`, `2.25`; more decimals would only mint new cache keys for the same output. */
+const DPR = /^\d(\.\d{1,2})?$/
 const HEX_COLOUR = /^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/
 
 function readInteger (value: string, min: number, max: number): number | undefined {
@@ -64,7 +66,7 @@ export const PARAMETERS: readonly Parameter[] = [
   {
     query: 'dpr',
     field: 'dpr',
-    read: (value) => readDecimal(value, RANGES.dpr.min, RANGES.dpr.max),
+    read: (value) => DPR.test(value) ? readDecimal(value, RANGES.dpr.min, RANGES.dpr.max) : undefined,
     schema: { type: 'number', minimum: RANGES.dpr.min, maximum: RANGES.dpr.max }
   },
   { query: 'fit', field: 'fit', read: (value) => readOneOf(FITS, value), schema: { enum: [...FITS] } },

@@ -132,11 +132,7 @@ interface Geometry {
  * explicitly, so the output is exactly this size whatever libvips' rounding would have been.
  */
 export function planGeometry (transformation: Transformation, source: Size, background: Rgba): Geometry {
-  const dpr = transformation.dpr ?? 1
-  const box = {
-    width: transformation.width === undefined ? undefined : Math.max(1, Math.round(transformation.width * dpr)),
-    height: transformation.height === undefined ? undefined : Math.max(1, Math.round(transformation.height * dpr))
-  }
+  const box = requestedBox(transformation)
   const fit = transformation.fit ?? 'cover'
   const enlarge = transformation.enlarge ?? false
   const focal = transformation.focalPoint
@@ -193,6 +189,15 @@ export function planGeometry (transformation: Transformation, source: Size, back
   }
 }
 
+/** The box in device pixels: CSS pixels × dpr. */
+export function requestedBox (transformation: Transformation): { width: number | undefined, height: number | undefined } {
+  const dpr = transformation.dpr ?? 1
+  return {
+    width: transformation.width === undefined ? undefined : Math.max(1, Math.round(transformation.width * dpr)),
+    height: transformation.height === undefined ? undefined : Math.max(1, Math.round(transformation.height * dpr))
+  }
+}
+
 /** SPEC §10.3: no side over LIMITS_MAX_OUTPUT_DIMENSION, no more than LIMITS_MAX_OUTPUT_PIXELS, before decoding. */
 function checkOutputLimits (size: Size, settings: PlanSettings): void {
   const { width, height } = size
@@ -218,7 +223,7 @@ export function avifEffort (outputPixels: number): number {
   return 0
 }
 
-function defaultQuality (format: OutputFormat, quality: PlanSettings['quality']): number | null {
+export function defaultQuality (format: OutputFormat, quality: PlanSettings['quality']): number | null {
   switch (format) {
     case 'jpeg': return quality.jpeg
     case 'webp': return quality.webp

@@ -1,0 +1,35 @@
+import { defaultQuality, requestedBox, type PlanSettings } from './plan.ts'
+import { normalizeTransformation, OUTPUT_FORMATS, type OutputFormat, type Transformation } from './transformation.ts'
+
+/**
+ * What a transformation asks of the output, with everything that cannot change the bytes left out
+ * (SPEC §3: requests that produce the same output share one cache entry and one ETag). `w=100&dpr=2`
+ * and `w=200` are one box; a quality equal to the format's default, a `pos` without a cover box or
+ * an option the format ignores are nothing. Computed without the source, so a hit needs no probe.
+ */
+export function outputIdentity (transformation: Transformation, quality: PlanSettings['quality']): Transformation {
+  const { dpr: _dpr, ...rest } = normalizeTransformation(transformation)
+  const identity: Transformation = { ...rest }
+  const box = requestedBox(transformation)
+  const both = box.width !== undefined && box.height !== undefined
+  const fit = transformation.fit ?? 'cover'
+  const format = (OUTPUT_FORMATS as readonly string[]).includes(transformation.format ?? '') ? transformation.format as OutputFormat : null
+
+  if (box.width === undefined) delete identity.width
+  else identity.width = box.width
+  if (box.height === undefined) delete identity.height
+  else identity.height = box.height
+  if (box.width === undefined && box.height === undefined) {
+    delete identity.fit
+    delete identity.enlarge
+  }
+  if (!both || fit !== 'cover') delete identity.focalPoint
+  if (!both || fit !== 'cover' || identity.focalPoint !== undefined) delete identity.position
+
+  if (format !== null) {
+    if (identity.quality === defaultQuality(format, quality) || format === 'png' || format === 'gif') delete identity.quality
+    if (format !== 'webp' && format !== 'avif') delete identity.lossless
+    if (identity.progressive === (format === 'jpeg') || format === 'webp' || format === 'avif' || format === 'gif') delete identity.progressive
+  }
+  return identity
+}
