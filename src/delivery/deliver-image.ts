@@ -47,6 +47,8 @@ export interface ImageRequest {
   accept: string
   ifNoneMatch: string | undefined
   requestId: string
+  /** Told the `tenant` metric tag as soon as the logic is known, so errors after that carry it too. */
+  onTenant?: (tenant: string) => void
 }
 
 export interface DeliveredImage {
@@ -57,6 +59,7 @@ export interface DeliveredImage {
   cacheControl: string
   varyAccept: boolean
   cacheStatus: 'HIT' | 'MISS'
+  /** The `tenant` metric tag: the tenant, or `unknown` when the logic source does not name it (SPEC §8). */
   tenant: string
   /** Time spent transforming, when this request did transform (a cache miss). */
   transformMs: number | null
@@ -76,6 +79,9 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const bucket = await resolveBucket(deps.logic, request.target, context)
     const logic = await withSpan('logic.get', { tenant: bucket.tenant }, async () => await deps.logic.getBucketLogic(bucket, context))
     if (logic === null) throw new DeliveryError('BUCKET_NOT_FOUND')
+    // A catch-all bucket has logic for any tenant; only tenants the source names become tag values.
+    const tenant = deps.logic.isKnownTenant(bucket.tenant) ? bucket.tenant : UNKNOWN_TENANT
+    request.onTenant?.(tenant)
     const { watermark: wantsWatermark, ...transformation } =
       resolveTransformation(request.query, logic, () => isSignatureValid(request, bucket, settings))
     // Only `wm=1` asked for it (not a rule, nor the bucket): a bucket without a watermark is the client's mistake.
@@ -95,14 +101,14 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       cacheControl: logic.cacheControl ?? settings.cacheControlDefault,
       varyAccept,
       cacheStatus,
-      tenant: bucket.tenant,
+      tenant,
       transformMs
     })
 
     if (isEmptyTransformation(transformation) && watermark === null) {
       const etag = `"${passthroughKey(key, version)}"`
       if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, 'HIT')
-      const source = await fetchOriginal(deps, key, pinned, bucket.tenant)
+      const source = await fetchOriginal(deps, key, pinned, tenant)
       // Passthrough obeys the pixel limit too (SPEC §3): clients decode what we send.
       const info = await probeSource(source.input, settings.maxSourcePixels)
       const original = { bytes: await readSource(source), contentType: `image/${info.isAvif ? 'avif' : info.format}`, lastModified: source.version.lastModified }
@@ -129,7 +135,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       let lookup = inFlight.get(imageKey)
       const leader = lookup === undefined
       if (lookup === undefined) {
-        const job = { key, originRequest: pinned, transformation, accepts, settings, watermark, tenant: bucket.tenant }
+        const job = { key, originRequest: pinned, transformation, accepts, settings, watermark, tenant }
         lookup = findOrTransform(deps, imageKey, job)
         inFlight.set(imageKey, lookup)
       }
@@ -142,12 +148,15 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       // Only the request that transformed reports a miss; the ones that joined it waited, but did not transform.
       const hit = !leader || found.transformMs === null
       span.setTag('cache.hit', hit)
-      if (hit) deps.metrics.cacheHit({ tenant: bucket.tenant, format: formatOf(found.image.contentType) })
-      else deps.metrics.cacheMiss({ tenant: bucket.tenant })
+      if (hit) deps.metrics.cacheHit({ tenant, format: formatOf(found.image.contentType) })
+      else deps.metrics.cacheMiss({ tenant })
       return deliver(etag, varyAccept, found.image, hit ? 'HIT' : 'MISS', hit ? null : found.transformMs)
     })
   }
 }
+
+/** The `tenant` tag of requests whose tenant the logic source does not name (SPEC §8). */
+export const UNKNOWN_TENANT = 'unknown'
 
 interface Found {
   image: CachedImage
@@ -178,6 +187,7 @@ interface TransformJob {
   accepts: AcceptClass
   settings: DeliverySettings
   watermark: BucketWatermark | null
+  /** The metric tag. */
   tenant: string
 }
 

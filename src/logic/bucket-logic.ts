@@ -46,6 +46,11 @@ export interface LogicProvider {
   getBucketLogic: (bucket: BucketRef, context: CallContext) => Promise<BucketLogic | null>
   resolveAlias: (alias: string, context: CallContext) => Promise<BucketRef | null>
   getWatermark: (bucket: BucketRef, context: CallContext) => Promise<Buffer | null>
+  /**
+   * Whether the source names this tenant (not only matches it with a wildcard): only such tenants
+   * become metric tag values, so made-up URLs cannot grow tag cardinality (SPEC §8).
+   */
+  isKnownTenant: (tenant: string) => boolean
 }
 
 export function bucketKey (bucket: BucketRef): string {

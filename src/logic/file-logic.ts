@@ -25,9 +25,14 @@ export function createFileLogic (file: string): LogicProvider {
     .map(([key, relative]) => ({ parts: key.split('/'), value: path.resolve(path.dirname(file), relative) }))
   // One entry per watermark file (not per requested bucket, which the client chooses).
   const watermarkBytes = new Map<string, Promise<Buffer>>()
+  const tenants = new Set([
+    ...Object.keys(document.buckets).map((key) => key.split('/')[0]),
+    ...Object.values(document.aliases ?? {}).map((bucket) => bucket.tenant)
+  ].filter((tenant) => tenant !== '*'))
 
   return {
     getBucketLogic: async (bucket) => mostSpecific(logicPatterns, bucket),
+    isKnownTenant: (tenant) => tenants.has(tenant),
     resolveAlias: async (alias) => Object.hasOwn(document.aliases ?? {}, alias) ? document.aliases?.[alias] ?? null : null,
     async getWatermark (bucket) {
       const watermarkFile = mostSpecific(watermarkPatterns, bucket)

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import { DeliveryError } from '../errors.ts'
 import { bucketKey, type BucketLogic, type BucketRef, type CallContext, type LogicProvider } from '../logic/bucket-logic.ts'
@@ -57,6 +58,8 @@ export function createRemoteLogic (options: RemoteLogicOptions): RemoteLogic {
   const aliasCache = cacheFor<BucketRef>('alias', 10000)
   // Watermarks are images: keep fewer.
   const watermarkCache = cacheFor<Buffer>('watermark', 1000)
+  // Tenants the logic manager answered for: a made-up tenant gets a 404 there, so never lands here.
+  const knownTenants = new LRUCache<string, true>({ max: 10000 })
 
   /**
    * One GET through the breaker. 404 is "does not exist"; another 4xx means our request is wrong
@@ -91,9 +94,12 @@ export function createRemoteLogic (options: RemoteLogicOptions): RemoteLogic {
       // Parts are checked where they are read, but a URL is only ever built from plain parts.
       if (!isPlainBucket(bucket)) return null
       const path = `${bucketPath(bucket)}/logic`
-      return await logicCache.get(bucketKey(bucket), async () =>
+      const logic = await logicCache.get(bucketKey(bucket), async () =>
         await fetchFrom('logic', options.logicManager, path, context, 'application/json', parseLogic))
+      if (logic !== null) knownTenants.set(bucket.tenant, true)
+      return logic
     },
+    isKnownTenant: (tenant) => knownTenants.has(tenant),
     async resolveAlias (alias, context) {
       if (!isPathPart(alias)) return null
       const path = `/v1/aliases/${encodeURIComponent(alias)}`

@@ -5,8 +5,15 @@ export interface StaleOnErrorOptions {
   ttlMs: () => number
   /** Freshness of a "does not exist" answer: short, so a new bucket or alias shows up soon. */
   notFoundTtlMs?: number
-  /** Keys kept, fresh or stale; the least recently used go first. */
+  /** Found answers kept, fresh or stale; the least recently used go first. */
   maxEntries?: number
+  /**
+   * "Does not exist" answers kept, apart from the found ones: URLs choose these keys, so a flood of
+   * made-up names must never evict the real answers served while the upstream fails.
+   */
+  maxUnknown?: number
+  /** The clock (tests). */
+  now?: () => number
   /** Called each time a failed load is answered with the last good value. */
   onStale?: (key: string, error: unknown) => void
 }
@@ -22,14 +29,17 @@ export interface StaleOnErrorCache<T> {
 }
 
 interface Entry<T> {
-  value: T | null
+  value: T
   freshUntil: number
 }
 
 export function createStaleOnErrorCache<T> (options: StaleOnErrorOptions): StaleOnErrorCache<T> {
   const notFoundTtlMs = options.notFoundTtlMs ?? 5000
+  const now = options.now ?? Date.now
   // No TTL on the LRU itself: expired entries are the stale answers served while loads fail.
   const entries = new LRUCache<string, Entry<T>>({ max: options.maxEntries ?? 10000 })
+  // Values are the time until which "does not exist" holds.
+  const unknown = new LRUCache<string, number>({ max: options.maxUnknown ?? 10000 })
   const inFlight = new Map<string, Promise<T | null>>()
 
   function load (key: string, loader: () => Promise<T | null>): Promise<T | null> {
@@ -37,8 +47,13 @@ export function createStaleOnErrorCache<T> (options: StaleOnErrorOptions): Stale
     if (pending === undefined) {
       pending = loader()
         .then((value) => {
-          const ttl = value === null ? Math.min(notFoundTtlMs, options.ttlMs()) : options.ttlMs()
-          entries.set(key, { value, freshUntil: Date.now() + ttl })
+          if (value === null) {
+            entries.delete(key)
+            unknown.set(key, now() + Math.min(notFoundTtlMs, options.ttlMs()))
+          } else {
+            unknown.delete(key)
+            entries.set(key, { value, freshUntil: now() + options.ttlMs() })
+          }
           return value
         })
         .finally(() => { inFlight.delete(key) })
@@ -49,17 +64,22 @@ export function createStaleOnErrorCache<T> (options: StaleOnErrorOptions): Stale
 
   return {
     async get (key, loader) {
+      if ((unknown.get(key) ?? 0) > now()) return null
       const entry = entries.get(key)
-      if (entry !== undefined && entry.freshUntil > Date.now()) return entry.value
+      if (entry !== undefined && entry.freshUntil > now()) return entry.value
       try {
         return await load(key, loader)
       } catch (error) {
         const last = entries.get(key) ?? entry
-        if (last === undefined) throw error
+        const knownMissing = last === undefined && unknown.has(key)
+        if (last === undefined && !knownMissing) throw error
         options.onStale?.(key, error)
-        return last.value
+        return last?.value ?? null
       }
     },
-    clear () { entries.clear() }
+    clear () {
+      entries.clear()
+      unknown.clear()
+    }
   }
 }

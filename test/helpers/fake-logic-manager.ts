@@ -140,6 +140,7 @@ export function staticLogic (data: StaticLogic): LogicProvider {
   return {
     getBucketLogic: async (bucket) => data.buckets?.[bucketKey(bucket)] ?? null,
     resolveAlias: async (alias) => data.aliases?.[alias] ?? null,
-    getWatermark: async (bucket) => data.watermarks?.[bucketKey(bucket)] ?? null
+    getWatermark: async (bucket) => data.watermarks?.[bucketKey(bucket)] ?? null,
+    isKnownTenant: (tenant) => Object.keys(data.buckets ?? {}).some((key) => key.startsWith(`${tenant}/`))
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { DeliveryError } from '../../errors.ts'
 import { isPathPart } from '../../names.ts'
-import type { DeliveredImage, ImageRequest, ImageTarget } from '../../delivery/deliver-image.ts'
+import { UNKNOWN_TENANT, type DeliveredImage, type ImageRequest, type ImageTarget } from '../../delivery/deliver-image.ts'
 import { parseImageId } from '../image-id.ts'
 import { parseImageQuery } from '../query.ts'
 
@@ -49,8 +49,8 @@ async function serve (
   idStart: number,
   options: ImageRouteOptions
 ): Promise<void> {
-  // Known before anything can fail, so error lines and metrics carry the tenant too (SPEC §8).
-  request.delivery = { tenant: 'bucket' in target ? target.bucket.tenant : null, cacheHit: null }
+  // `unknown` until the logic source vouches for the tenant: a URL must not mint tag values (SPEC §8).
+  request.delivery = { tenant: UNKNOWN_TENANT, cacheHit: null }
   const url = request.url.replace(ABSOLUTE_FORM, '')
   const queryStart = url.indexOf('?')
   const rawPath = queryStart === -1 ? url : url.slice(0, queryStart)
@@ -67,7 +67,8 @@ async function serve (
     path,
     accept: request.headers.accept ?? '',
     ifNoneMatch: request.headers['if-none-match'],
-    requestId: request.id
+    requestId: request.id,
+    onTenant: (tenant) => { request.delivery = { tenant, cacheHit: null } }
   })
   request.delivery = { tenant: delivered.tenant, cacheHit: delivered.cacheStatus === 'HIT', transformMs: delivered.transformMs }
 
