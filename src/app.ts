@@ -13,7 +13,8 @@ import { DeliveryError } from './errors.ts'
 import { createTransformLimiter } from './transform/limiter.ts'
 import { requestIdOf } from './http/plugins/request-id.ts'
 import { registerAccessLog } from './http/plugins/access-log.ts'
-import { frameworkErrorHandler, registerErrorHandler } from './http/plugins/error-handler.ts'
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/plugins/error-handler.ts'
+import { registerSecurityHeaders } from './http/plugins/security-headers.ts'
 import { registerHealthRoute } from './http/routes/health.ts'
 import { registerImageRoutes } from './http/routes/images.ts'
 import { schemaRoutes } from './http/routes/schemas.ts'
@@ -65,8 +66,19 @@ export function buildApp (options: AppOptions): App {
     routerOptions: { maxParamLength: 1024 },
     // Requests that arrive while closing get SHUTTING_DOWN in the SPEC §3 shape (hook below).
     return503OnClosing: false,
-    frameworkErrors: frameworkErrorHandler
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+    // Slow or idle clients are cut off (SPEC §7), so they cannot hold connections for free.
+    requestTimeout: config.server.requestTimeoutMs,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.server.headersTimeoutMs,
+      // node checks both timeouts only this often (30 s by default): check often enough to honour them.
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.server.headersTimeoutMs / 4))
+    }
   })
+  // Beyond the cap node closes each new connection at once; the open ones keep being served.
+  server.server.maxConnections = config.server.maxConnections
 
   const dynamic = options.dynamic ?? createDynamicConfig({ config, logger: options.logger })
   const metrics = options.metrics ?? createNoopMetrics()
@@ -106,6 +118,7 @@ export function buildApp (options: AppOptions): App {
 
   let ready = true
   let closing = false
+  registerSecurityHeaders(server)
   server.addHook('onRequest', async () => {
     if (closing) throw new DeliveryError('SHUTTING_DOWN')
   })
@@ -115,7 +128,7 @@ export function buildApp (options: AppOptions): App {
   registerHealthRoute(server, { isReady: () => ready, startedAt: new Date() })
   registerImageRoutes(server, { deliverImage, maxOutputDimension: () => dynamic.get('LIMITS_MAX_OUTPUT_DIMENSION') })
   server.addHook('onClose', async () => { unbindDynamic() })
-  void server.register(schemaRoutes)
+  void server.register(schemaRoutes, { maxBodyBytes: config.schemaValidation.maxBytes })
   void server.register(hystrixStreamRoutes, { breakers: () => Object.values(breakers), intervalMs: config.hystrixStreamIntervalMs })
 
   return {

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import convict from 'convict'
-import { configSchema, type AppConfig } from './schema.ts'
+import { configSchema, signingKeysOf, type AppConfig } from './schema.ts'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -32,9 +32,21 @@ export function loadConfig (options: LoadConfigOptions = {}): AppConfig {
     if (extraFile !== null) config.loadFile(extraFile)
     if (options.overrides !== undefined) config.load(options.overrides)
     config.validate({ allowed: 'strict' })
-    return config.getProperties() as AppConfig
+    const properties = config.getProperties() as AppConfig
+    properties.signingKeys = signingKeysOf(properties.signingKeys)
+    checkTogether(properties)
+    return properties
   } catch (error) {
     throw new ConfigError(nameVariables(error instanceof Error ? error.message : String(error)))
+  }
+}
+
+/** Rules across variables, which a convict format (one value at a time) cannot state. */
+function checkTogether (config: AppConfig): void {
+  const { headersTimeoutMs, requestTimeoutMs } = config.server
+  // The headers are part of the request: a longer headers timeout could never apply (node refuses it too).
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new Error(`server.headersTimeoutMs: must be at most SERVER_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): value was ${headersTimeoutMs}`)
   }
 }
 

@@ -1,5 +1,6 @@
 import os from 'node:os'
 import convict from 'convict'
+import { isPathPart } from '../names.ts'
 
 /**
  * The configuration schema of SPEC §7: every environment variable, its default and its validation.
@@ -7,13 +8,57 @@ import convict from 'convict'
  * Entries marked `dynamic` may change at run time (SPEC §7, last paragraph).
  */
 
+/** HMAC-SHA256 keys shorter than this can be guessed offline from one signed URL. */
+export const MIN_SIGNING_KEY_BYTES = 16
+
+export type SigningKeys = Record<string, string | string[]>
+
+/**
+ * SIGNING_KEYS as an object: from the environment it stays JSON text inside convict, whose
+ * flattening splits object keys at dots and so could not hold a key for `example.com/news`.
+ */
+export function signingKeysOf (value: unknown): SigningKeys {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as SigningKeys
+}
+
 convict.addFormat({
-  name: 'json-object',
+  name: 'signing-keys',
   validate (value: unknown) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('must be a JSON object')
-  },
-  coerce (value: unknown) {
-    return typeof value === 'string' ? JSON.parse(value) as unknown : value
+    let keys: unknown
+    try {
+      keys = signingKeysOf(value)
+    } catch {
+      throw new Error('must be JSON')
+    }
+    if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
+      throw new Error('must be a JSON object of "<tenant>/<domain>": "key" or ["key", …]')
+    }
+    // Messages name the entry, never a key: this is a secret.
+    for (const [name, entry] of Object.entries(keys)) {
+      const parts = name.split('/')
+      if (parts.length !== 2 || !parts.every(isPathPart)) throw new Error(`${JSON.stringify(name)} is not "<tenant>/<domain>"`)
+      const list: unknown[] = Array.isArray(entry) ? entry : [entry]
+      if (list.length === 0) throw new Error(`${JSON.stringify(name)} has an empty list of keys`)
+      if (!list.every((key) => typeof key === 'string' && Buffer.byteLength(key) >= MIN_SIGNING_KEY_BYTES)) {
+        throw new Error(`${JSON.stringify(name)}: every key must be a string of at least ${MIN_SIGNING_KEY_BYTES} bytes`)
+      }
+    }
+  }
+})
+
+/**
+ * Visible ASCII and spaces: node refuses a header value with CR, LF or another control character
+ * (a 500 for every image), and a Cache-Control has nothing else. The bucket logic schema uses it too.
+ */
+export const HEADER_VALUE_PATTERN = '^[\\x20-\\x7e]*$'
+const HEADER_VALUE = new RegExp(HEADER_VALUE_PATTERN)
+
+convict.addFormat({
+  name: 'header-value',
+  validate (value: unknown) {
+    if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
+      throw new Error('must be printable ASCII, without CR, LF or other control characters')
+    }
   }
 })
 
@@ -158,15 +203,24 @@ export const configSchema = {
   },
   avifEnabled: { doc: 'AVIF kill switch (dynamic)', format: Boolean, default: true, env: 'AVIF_ENABLED' },
   watermarkEnabled: { doc: 'Watermark kill switch (dynamic)', format: Boolean, default: true, env: 'WATERMARK_ENABLED' },
-  cacheControlDefault: { doc: 'Cache-Control when the bucket has none (dynamic)', format: String, default: 'public, max-age=86400', env: 'CACHE_CONTROL_DEFAULT' },
+  cacheControlDefault: { doc: 'Cache-Control when the bucket has none (dynamic)', format: 'header-value', default: 'public, max-age=86400', env: 'CACHE_CONTROL_DEFAULT' },
   notFoundMaxAgeS: { doc: 'max-age of image 404s', format: 'nat', default: 60, env: 'NOT_FOUND_MAX_AGE_S' },
   hystrixStreamIntervalMs: { doc: 'Interval of /hystrix.stream events', format: 'positive-int', default: 1000, env: 'HYSTRIX_STREAM_INTERVAL_MS' },
   signingKeys: {
     doc: 'Signing keys per <tenant>/<domain>: a secret or a list of secrets',
-    format: 'json-object',
-    default: {} as Record<string, string | string[]>,
+    format: 'signing-keys',
+    default: {} as SigningKeys,
     env: 'SIGNING_KEYS',
     sensitive: true
+  },
+  server: {
+    headersTimeoutMs: { doc: 'Time a client has to send the request headers', format: 'positive-int', default: 10000, env: 'SERVER_HEADERS_TIMEOUT_MS' },
+    requestTimeoutMs: { doc: 'Time a client has to send the whole request, at least SERVER_HEADERS_TIMEOUT_MS', format: 'positive-int', default: 30000, env: 'SERVER_REQUEST_TIMEOUT_MS' },
+    keepAliveTimeoutMs: { doc: 'Idle time after which a kept-alive connection is closed', format: 'positive-int', default: 72000, env: 'SERVER_KEEP_ALIVE_TIMEOUT_MS' },
+    maxConnections: { doc: 'Open connections beyond which new ones are refused', format: 'positive-int', default: 8192, env: 'SERVER_MAX_CONNECTIONS' }
+  },
+  schemaValidation: {
+    maxBytes: { doc: 'Body limit of POST /schema/validate (413 beyond)', format: 'positive-int', default: 262144, env: 'SCHEMA_VALIDATE_MAX_BYTES' }
   },
   admin: {
     port: { doc: 'Admin listener port', format: 'port', default: 8077, env: 'ADMIN_PORT' },

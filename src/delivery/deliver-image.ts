@@ -47,8 +47,8 @@ export interface ImageRequest {
   accept: string
   ifNoneMatch: string | undefined
   requestId: string
-  /** Told the `tenant` metric tag as soon as the logic is known, so errors after that carry it too. */
-  onTenant?: (tenant: string) => void
+  /** Told the tenant and its metric tag as soon as the logic is known, so errors after that carry them too. */
+  onTenant?: (tenant: string, tenantTag: string) => void
 }
 
 export interface DeliveredImage {
@@ -81,7 +81,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     if (logic === null) throw new DeliveryError('BUCKET_NOT_FOUND')
     // A catch-all bucket has logic for any tenant; only tenants the source names become tag values.
     const tenant = deps.logic.isKnownTenant(bucket.tenant) ? bucket.tenant : UNKNOWN_TENANT
-    request.onTenant?.(tenant)
+    request.onTenant?.(bucket.tenant, tenant)
     const { watermark: wantsWatermark, ...transformation } =
       resolveTransformation(request.query, logic, () => isSignatureValid(request, bucket, settings))
     // Only `wm=1` asked for it (not a rule, nor the bucket): a bucket without a watermark is the client's mistake.

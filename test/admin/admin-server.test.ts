@@ -46,7 +46,7 @@ test('the index page links the admin endpoints', async (t) => {
 })
 
 test('GET /admin/config shows every value with its source and redacts secrets', async (t) => {
-  const { admin, dynamic } = await setup(t, { ADMIN_TOKEN: TOKEN, SIGNING_KEYS: '{"acme/news":["k-new","k-old"]}', LIMITS_MAX_QUEUE: '7' })
+  const { admin, dynamic } = await setup(t, { ADMIN_TOKEN: TOKEN, SIGNING_KEYS: '{"acme/news":["k-new-0123456789abcdef","k-old-0123456789abcdef"]}', LIMITS_MAX_QUEUE: '7' })
   dynamic.apply({ QUALITY_JPEG: '72' }, 'dynamodb')
   const response = await admin.inject({ url: '/admin/config' })
   assert.equal(response.statusCode, 200)

@@ -100,7 +100,7 @@ test('an admin override wins over the shared source until it is removed with nul
 })
 
 test('describe tells each value\'s source and redacts secrets', () => {
-  const { dynamic } = setup({ LIMITS_MAX_QUEUE: '9', SIGNING_KEYS: '{"acme/news":"s3cret"}', ADMIN_TOKEN: 'tok3n' }, { port: 9999 })
+  const { dynamic } = setup({ LIMITS_MAX_QUEUE: '9', SIGNING_KEYS: '{"acme/news":"s3cret-0123456789abc"}', ADMIN_TOKEN: 'tok3n' }, { port: 9999 })
   dynamic.apply({ AVIF_ENABLED: 'false' }, 'dynamodb')
   const entries = new Map(dynamic.describe().map((entry) => [entry.key, entry]))
   assert.deepEqual(entries.get('LIMITS_MAX_QUEUE'), { key: 'LIMITS_MAX_QUEUE', path: 'limits.maxQueue', value: 9, source: 'env', dynamic: true })

@@ -24,7 +24,7 @@ async function app (t: import('node:test').TestContext): Promise<TestApp> {
       },
       aliases: { sig: { tenant: 'acme', domain: 'news', bucket: 'signed' } }
     },
-    env: { SIGNING_KEYS: JSON.stringify({ 'acme/news': ['new-secret', 'old-secret'], 'other/site': 'unrelated' }) }
+    env: { SIGNING_KEYS: JSON.stringify({ 'acme/news': ['new-secret-0123456789', 'old-secret-0123456789'], 'other/site': 'unrelated-0123456789' }) }
   })
 }
 
@@ -37,7 +37,7 @@ async function status (testApp: TestApp, url: string): Promise<[number, string |
 describe('signed ad-hoc URLs (SPEC §5)', () => {
   test('a valid signature is accepted, with either rotated key, and under /api/v1', async (t) => {
     const testApp = await app(t)
-    for (const key of ['new-secret', 'old-secret']) {
+    for (const key of ['new-secret-0123456789', 'old-secret-0123456789']) {
       const s = signatureFor(key, PATH, 'w=100&fm=webp')
       assert.deepEqual(await status(testApp, `${PATH}?w=100&fm=webp&s=${s}`), [200, undefined], key)
       assert.deepEqual(await status(testApp, `/api/v1${PATH}?w=100&fm=webp&s=${s}`), [200, undefined])
@@ -46,26 +46,26 @@ describe('signed ad-hoc URLs (SPEC §5)', () => {
 
   test('parameters may come in any order, s anywhere', async (t) => {
     const testApp = await app(t)
-    const s = signatureFor('new-secret', PATH, 'w=100&fm=webp&q=50')
+    const s = signatureFor('new-secret-0123456789', PATH, 'w=100&fm=webp&q=50')
     assert.deepEqual(await status(testApp, `${PATH}?q=50&s=${s}&fm=webp&w=100`), [200, undefined])
   })
 
   test('values are signed as they appear in the URL', async (t) => {
     const testApp = await app(t)
-    const s = signatureFor('new-secret', PATH, 'bg=%23ff0000&fit=contain&w=100&h=100')
+    const s = signatureFor('new-secret-0123456789', PATH, 'bg=%23ff0000&fit=contain&w=100&h=100')
     assert.deepEqual(await status(testApp, `${PATH}?w=100&h=100&fit=contain&bg=%23ff0000&s=${s}`), [200, undefined])
   })
 
   test('missing, wrong, tampered or foreign-key signatures are 403 INVALID_SIGNATURE', async (t) => {
     const testApp = await app(t)
-    const s = signatureFor('new-secret', PATH, 'w=100')
+    const s = signatureFor('new-secret-0123456789', PATH, 'w=100')
     const forbidden: Array<[number, string]> = [[403, 'INVALID_SIGNATURE']]
     assert.deepEqual([await status(testApp, `${PATH}?w=100`)], forbidden)
     assert.deepEqual([await status(testApp, `${PATH}?w=100&s=`)], forbidden)
     assert.deepEqual([await status(testApp, `${PATH}?w=101&s=${s}`)], forbidden)
     assert.deepEqual([await status(testApp, `${PATH}?w=100&h=10&s=${s}`)], forbidden)
     assert.deepEqual([await status(testApp, `${PATH}?w=100&s=${s.slice(0, -2)}`)], forbidden)
-    assert.deepEqual([await status(testApp, `${PATH}?w=100&s=${signatureFor('unrelated', PATH, 'w=100')}`)], forbidden)
+    assert.deepEqual([await status(testApp, `${PATH}?w=100&s=${signatureFor('unrelated-0123456789', PATH, 'w=100')}`)], forbidden)
     const otherPath = '/tenants/acme/domains/news/buckets/signed/images/p/y.jpg'
     assert.deepEqual([await status(testApp, `${otherPath}?w=100&s=${s}`)], forbidden)
   })
@@ -78,7 +78,7 @@ describe('signed ad-hoc URLs (SPEC §5)', () => {
 
   test('alias paths sign the alias path with the bucket\'s key', async (t) => {
     const testApp = await app(t)
-    const s = signatureFor('old-secret', '/sig/images/p/x.jpg', 'w=80')
+    const s = signatureFor('old-secret-0123456789', '/sig/images/p/x.jpg', 'w=80')
     assert.deepEqual(await status(testApp, `/sig/images/p/x.jpg?w=80&s=${s}`), [200, undefined])
   })
 })

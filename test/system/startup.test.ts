@@ -31,3 +31,17 @@ test('a bad configuration value stops the start naming the variable', () => {
   assert.equal(result.status, 78)
   assert.match(result.stderr, /LIMITS_MAX_QUEUE/)
 })
+
+test('a short signing key, a CR/LF in CACHE_CONTROL_DEFAULT or headers allowed longer than the request stop the start', () => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ SIGNING_KEYS: '{"acme/news":["a-good-key-16-bytes","s3cret"]}' }, 'SIGNING_KEYS'],
+    [{ CACHE_CONTROL_DEFAULT: 'public\r\nSet-Cookie: a=b' }, 'CACHE_CONTROL_DEFAULT'],
+    [{ SERVER_HEADERS_TIMEOUT_MS: '5000', SERVER_REQUEST_TIMEOUT_MS: '1000' }, 'SERVER_HEADERS_TIMEOUT_MS']
+  ]
+  for (const [env, variable] of cases) {
+    const result = start(env)
+    assert.equal(result.status, 78, variable)
+    assert.match(result.stderr, new RegExp(variable))
+    assert.doesNotMatch(result.stderr, /s3cret/)
+  }
+})

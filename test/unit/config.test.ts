@@ -4,6 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, environmentVariables, loadConfig } from '../../src/config/load.ts'
+import { createDynamicConfig } from '../../src/config/dynamic.ts'
+import { createLogSink } from '../helpers/log-sink.ts'
 
 const noFiles = path.join(os.tmpdir(), 'delivery-images-no-config')
 
@@ -19,13 +21,16 @@ test('defaults are the SPEC §7 defaults', () => {
   assert.equal(config.statsd.prefix, 'delivery_images.')
   assert.equal(config.admin.port, 8077)
   assert.deepEqual(config.signingKeys, {})
+  assert.equal(config.cacheControlDefault, 'public, max-age=86400')
+  assert.deepEqual(config.server, { headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 72000, maxConnections: 8192 })
+  assert.equal(config.schemaValidation.maxBytes, 262144)
 })
 
 test('environment variables override and are coerced', () => {
-  const config = loadConfig({ env: { PORT: '9000', AVIF_ENABLED: 'false', SIGNING_KEYS: '{"a/b":["k1","k2"]}', LIMITS_MAX_QUEUE: '0' }, configDir: noFiles })
+  const config = loadConfig({ env: { PORT: '9000', AVIF_ENABLED: 'false', SIGNING_KEYS: '{"a/b":["key-one-16-bytes","key-two-16-bytes"]}', LIMITS_MAX_QUEUE: '0' }, configDir: noFiles })
   assert.equal(config.port, 9000)
   assert.equal(config.avifEnabled, false)
-  assert.deepEqual(config.signingKeys, { 'a/b': ['k1', 'k2'] })
+  assert.deepEqual(config.signingKeys, { 'a/b': ['key-one-16-bytes', 'key-two-16-bytes'] })
   assert.equal(config.limits.maxQueue, 0)
 })
 
@@ -34,6 +39,76 @@ test('a bad value stops the start with a message naming the variable', () => {
     assert.throws(() => loadConfig({ env: { [name as string]: value }, configDir: noFiles }),
       (error: unknown) => error instanceof ConfigError && error.message.includes(name as string), `${name}=${value}`)
   }
+})
+
+function refused (env: Record<string, string>, variable: string): ConfigError {
+  let caught: unknown
+  try {
+    loadConfig({ env, configDir: noFiles })
+  } catch (error) {
+    caught = error
+  }
+  assert.ok(caught instanceof ConfigError, `${JSON.stringify(env)} was accepted`)
+  assert.ok(caught.message.includes(variable), caught.message)
+  return caught
+}
+
+test('SIGNING_KEYS: one key or a list per <tenant>/<domain>, every key at least 16 bytes', () => {
+  // Bytes count, not characters; a dot in a name is fine (convict alone would split the name there).
+  const keys = { 'acme/news': 'sixteen-bytes-ok', 'acme/sport': ['the-new-key-1234', 'the-old-key-1234'], 'acme/example.com': 'éééééééé' }
+  assert.deepEqual(loadConfig({ env: { SIGNING_KEYS: JSON.stringify(keys) }, configDir: noFiles }).signingKeys, keys)
+  const bad: Array<[string, unknown]> = [
+    ['a short key', { 'acme/news': 'fifteen-bytes!!' }],
+    ['an empty key', { 'acme/news': '' }],
+    ['a short key in a list', { 'acme/news': ['the-new-key-1234', 'short-old-key'] }],
+    ['14 bytes in 7 characters', { 'acme/news': 'ééééééé' }],
+    ['a number', { 'acme/news': 1234567890123456 }],
+    ['null', { 'acme/news': null }],
+    ['an object', { 'acme/news': { key: 'sixteen-bytes-ok' } }],
+    ['a list with a number', { 'acme/news': ['sixteen-bytes-ok', 7] }],
+    ['an empty list', { 'acme/news': [] }],
+    ['a name without a domain', { acme: 'sixteen-bytes-ok' }],
+    ['a name with a bucket', { 'acme/news/photos': 'sixteen-bytes-ok' }],
+    ['an empty tenant', { '/news': 'sixteen-bytes-ok' }],
+    ['a dot segment', { '../news': 'sixteen-bytes-ok' }],
+    ['a list at the top', ['sixteen-bytes-ok']]
+  ]
+  for (const [label, value] of bad) {
+    const error = refused({ SIGNING_KEYS: JSON.stringify(value) }, 'SIGNING_KEYS')
+    // The message names the entry, never the secret.
+    assert.ok(!error.message.includes('-bytes') && !error.message.includes('key-1234'), `${label}: ${error.message}`)
+  }
+  refused({ SIGNING_KEYS: '{"acme/news": "not closed' }, 'SIGNING_KEYS')
+})
+
+test('CACHE_CONTROL_DEFAULT refuses CR, LF and other control characters', () => {
+  for (const value of ['public\r\nSet-Cookie: a=b', 'public\nx', 'max-age=60\u0000', 'tab\there', 'max-age=60\u007f', 'caf\u00e9']) {
+    refused({ CACHE_CONTROL_DEFAULT: value }, 'CACHE_CONTROL_DEFAULT')
+  }
+  assert.equal(loadConfig({ env: { CACHE_CONTROL_DEFAULT: 'private, max-age=0' }, configDir: noFiles }).cacheControlDefault, 'private, max-age=0')
+})
+
+test('a dynamic CACHE_CONTROL_DEFAULT (admin PUT, file, DynamoDB) is checked by the same format', () => {
+  const { logger } = createLogSink()
+  const config = loadConfig({ env: {}, configDir: noFiles })
+  const dynamic = createDynamicConfig({ config, logger, env: {} })
+  const put = dynamic.set('CACHE_CONTROL_DEFAULT', 'public\r\nSet-Cookie: a=b', 'admin')
+  assert.equal(put.ok, false)
+  const polled = dynamic.apply({ CACHE_CONTROL_DEFAULT: 'public\nx' }, 'dynamodb')
+  assert.deepEqual(polled.rejected.map((r) => r.key), ['CACHE_CONTROL_DEFAULT'])
+  assert.equal(dynamic.get('CACHE_CONTROL_DEFAULT'), 'public, max-age=86400')
+  assert.equal(dynamic.set('CACHE_CONTROL_DEFAULT', 'public, max-age=60', 'admin').ok, true)
+  assert.equal(dynamic.get('CACHE_CONTROL_DEFAULT'), 'public, max-age=60')
+})
+
+test('server limits and the schema body limit are positive integers; headers come before the whole request', () => {
+  for (const name of ['SERVER_HEADERS_TIMEOUT_MS', 'SERVER_REQUEST_TIMEOUT_MS', 'SERVER_KEEP_ALIVE_TIMEOUT_MS', 'SERVER_MAX_CONNECTIONS', 'SCHEMA_VALIDATE_MAX_BYTES']) {
+    for (const value of ['0', '-5', '1.5', 'lots']) refused({ [name]: value }, name)
+  }
+  const config = loadConfig({ env: { SERVER_HEADERS_TIMEOUT_MS: '500', SERVER_REQUEST_TIMEOUT_MS: '500', SCHEMA_VALIDATE_MAX_BYTES: '1024' }, configDir: noFiles })
+  assert.deepEqual([config.server.headersTimeoutMs, config.server.requestTimeoutMs, config.schemaValidation.maxBytes], [500, 500, 1024])
+  const error = refused({ SERVER_HEADERS_TIMEOUT_MS: '40000' }, 'SERVER_HEADERS_TIMEOUT_MS')
+  assert.match(error.message, /SERVER_REQUEST_TIMEOUT_MS/)
 })
 
 test('APP_ENV loads config/<env>.json under the environment, and CONFIG_FILE is merged last', () => {
@@ -61,7 +136,8 @@ test('every SPEC §7 variable is in the schema', () => {
     'DYNAMODB_ENDPOINT', 'LIMITS_MAX_SOURCE_BYTES', 'LIMITS_MAX_SOURCE_PIXELS', 'LIMITS_MAX_OUTPUT_DIMENSION',
     'LIMITS_MAX_CONCURRENT_TRANSFORMS', 'LIMITS_MAX_QUEUE', 'LIMITS_TRANSFORM_TIMEOUT_MS', 'QUALITY_JPEG', 'QUALITY_WEBP',
     'QUALITY_AVIF', 'AVIF_ENABLED', 'WATERMARK_ENABLED', 'CACHE_CONTROL_DEFAULT', 'NOT_FOUND_MAX_AGE_S', 'HYSTRIX_STREAM_INTERVAL_MS',
-    'SIGNING_KEYS', 'ADMIN_PORT', 'ADMIN_HOST', 'ADMIN_TOKEN', 'SHUTDOWN_DRAIN_MS', 'SHUTDOWN_TIMEOUT_MS',
+    'SIGNING_KEYS', 'SERVER_HEADERS_TIMEOUT_MS', 'SERVER_REQUEST_TIMEOUT_MS', 'SERVER_KEEP_ALIVE_TIMEOUT_MS', 'SERVER_MAX_CONNECTIONS',
+    'SCHEMA_VALIDATE_MAX_BYTES', 'ADMIN_PORT', 'ADMIN_HOST', 'ADMIN_TOKEN', 'SHUTDOWN_DRAIN_MS', 'SHUTDOWN_TIMEOUT_MS',
     ...['WATERMARK', 'LOGIC', 'ALIAS', 'ORIGIN'].flatMap((name) =>
       ['TIMEOUT_MS', 'ERROR_THRESHOLD_PERCENT', 'MAX_CONCURRENT', 'RESET_MS'].map((setting) => `BREAKER_${name}_${setting}`))
   ]

@@ -2,12 +2,16 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DeliveryError, ERROR_DEFINITIONS, type ErrorCode } from '../../src/errors.ts'
 
-/** The status table of SPEC §3, copied as the contract. */
+/**
+ * The status table of SPEC §3, copied as the contract, with the two answers of the HTTP layer:
+ * 408 for clients cut off by the server timeouts, 413 for a schema body over its limit.
+ */
 const SPEC_CODES: Record<number, string[]> = {
   400: ['INVALID_PARAMETER', 'INVALID_IMAGE_ID'],
   403: ['ADHOC_NOT_ALLOWED', 'INVALID_SIGNATURE'],
   404: ['IMAGE_NOT_FOUND', 'RULE_NOT_FOUND', 'BUCKET_NOT_FOUND', 'ALIAS_NOT_FOUND'],
-  413: ['SOURCE_TOO_LARGE'],
+  408: ['REQUEST_TIMEOUT'],
+  413: ['SOURCE_TOO_LARGE', 'BODY_TOO_LARGE'],
   415: ['UNSUPPORTED_SOURCE'],
   422: ['SOURCE_TOO_MANY_PIXELS'],
   502: ['UPSTREAM_ERROR'],

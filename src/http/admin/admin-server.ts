@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { AppConfig } from '../../config/schema.ts'
 import type { DynamicConfig } from '../../config/dynamic.ts'
 import type { Breakers } from '../../resilience/breakers.ts'
+import { registerSecurityHeaders } from '../plugins/security-headers.ts'
 
 export interface AdminServerOptions {
   config: AppConfig
@@ -41,8 +42,12 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
   const token = options.config.admin.token
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true })
+    logController: new LogController({ disableRequestLogging: true }),
+    // Operators only, but a browser may open it: the same cut-offs and headers as the public port.
+    requestTimeout: options.config.server.requestTimeoutMs,
+    bodyLimit: 64 * 1024
   })
+  registerSecurityHeaders(server)
 
   server.setErrorHandler((error: { statusCode?: number, message: string }, request, reply) => {
     const status = error.statusCode ?? 500

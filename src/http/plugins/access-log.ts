@@ -2,8 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** What the image route learnt, for the access log and metrics. */
-    delivery: { tenant: string | null, cacheHit: boolean | null, transformMs?: number | null } | null
+    /**
+     * What the image route learnt, for the access log and metrics: the tenant the path names (for
+     * logs), and the `tenant` metric tag, which is `unknown` unless the logic source names it.
+     */
+    delivery: { tenant: string | null, tenantTag: string, cacheHit: boolean | null, transformMs?: number | null } | null
   }
 }
 

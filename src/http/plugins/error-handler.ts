@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { DeliveryError, isDeliveryError } from '../../errors.ts'
+import { setSecurityHeaders } from './security-headers.ts'
 
 export interface ErrorHandlerOptions {
   /** max-age of image 404s (`NOT_FOUND_MAX_AGE_S`), so a CDN does not hammer us for missing images. */
@@ -30,7 +33,28 @@ export function registerErrorHandler (app: FastifyInstance, options: ErrorHandle
  * neither the error handler nor a route, but must still answer in the SPEC §3 shape.
  */
 export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  setSecurityHeaders(reply)
   void sendError(reply, request, toDeliveryError(error), { notFoundMaxAgeSeconds: () => 0 })
+}
+
+/**
+ * For Fastify's `clientErrorHandler`: requests node's parser refuses (a space or raw UTF-8 in the
+ * target, an oversized header block) and clients cut off by the server timeouts never become a
+ * request object. They still get the SPEC §3 shape, on a connection that is then closed.
+ */
+export function clientErrorHandler (error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const deliveryError = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? new DeliveryError('REQUEST_TIMEOUT')
+    : new DeliveryError('INVALID_PARAMETER', error.code === 'HPE_HEADER_OVERFLOW' ? 'Request header fields too large' : 'Malformed HTTP request')
+  const requestId = randomUUID()
+  const body = JSON.stringify({ error: { code: deliveryError.code, message: deliveryError.message, requestId } })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${deliveryError.statusCode} ${deliveryError.statusCode === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+      'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n' +
+      `x-request-id: ${requestId}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 function toDeliveryError (error: FastifyError | Error): DeliveryError {

@@ -15,7 +15,7 @@ const IMAGE_TYPE = /^image\/([a-z0-9.+-]+)/i
  */
 export function registerMetrics (app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
-    const tenant = request.delivery?.tenant
+    const tenant = request.delivery?.tenantTag
     tagActiveSpan({
       'http.route': routeOf(request),
       'http.status_code': reply.statusCode,
@@ -28,7 +28,7 @@ export function registerMetrics (app: FastifyInstance, metrics: Metrics): void {
     metrics.requestCompleted({
       route: routeOf(request),
       status: reply.statusCode,
-      tenant: delivery?.tenant,
+      tenant: delivery?.tenantTag,
       format: formatOf(reply),
       durationMs: reply.elapsedTime
     })

@@ -23,13 +23,16 @@ interface AliasParams { alias: string }
 /** The image routes of SPEC §2, with and without the `/api/v1` prefix; HEAD comes with GET. */
 export function registerImageRoutes (app: FastifyInstance, options: ImageRouteOptions): void {
   for (const prefix of ['', API_PREFIX]) {
+    // The router matches percent-decoded segments (`/%61pi/v1` is `/api/v1`), so the raw path is
+    // cut by segment count, never by comparing its text with the prefix.
+    const skip = prefix === '' ? 0 : API_PREFIX.split('/').length - 1
     app.get<{ Params: BucketParams }>(`${prefix}/tenants/:tenant/domains/:domain/buckets/:bucket/images/*`, async (request, reply) => {
       const { tenant, domain, bucket } = request.params
       const target = { bucket: { tenant: pathPart('tenant', tenant), domain: pathPart('domain', domain), bucket: pathPart('bucket', bucket) } }
-      await serve(request, reply, target, BUCKET_ID_START, options)
+      await serve(request, reply, target, { skip, idStart: BUCKET_ID_START }, options)
     })
     app.get<{ Params: AliasParams }>(`${prefix}/:alias/images/*`, async (request, reply) => {
-      await serve(request, reply, { alias: pathPart('alias', request.params.alias) }, ALIAS_ID_START, options)
+      await serve(request, reply, { alias: pathPart('alias', request.params.alias) }, { skip, idStart: ALIAS_ID_START }, options)
     })
   }
 }
@@ -46,16 +49,18 @@ async function serve (
   request: FastifyRequest,
   reply: FastifyReply,
   target: ImageTarget,
-  idStart: number,
+  segments: { skip: number, idStart: number },
   options: ImageRouteOptions
 ): Promise<void> {
-  // `unknown` until the logic source vouches for the tenant: a URL must not mint tag values (SPEC §8).
-  request.delivery = { tenant: UNKNOWN_TENANT, cacheHit: null }
+  // The metric tag is `unknown` until the logic source vouches for the tenant: a URL must not mint
+  // tag values (SPEC §8). Log lines name the path's tenant from the start, errors included.
+  request.delivery = { tenant: 'bucket' in target ? target.bucket.tenant : null, tenantTag: UNKNOWN_TENANT, cacheHit: null }
   const url = request.url.replace(ABSOLUTE_FORM, '')
   const queryStart = url.indexOf('?')
   const rawPath = queryStart === -1 ? url : url.slice(0, queryStart)
-  const path = rawPath.startsWith(`${API_PREFIX}/`) ? rawPath.slice(API_PREFIX.length) : rawPath
-  const imageId = parseImageId(path.split('/').slice(idStart).join('/'))
+  const parts = rawPath.split('/')
+  const path = ['', ...parts.slice(1 + segments.skip)].join('/')
+  const imageId = parseImageId(path.split('/').slice(segments.idStart).join('/'))
   const query = parseImageQuery(queryStart === -1 ? '' : url.slice(queryStart + 1), {
     maxOutputDimension: options.maxOutputDimension()
   })
@@ -68,9 +73,9 @@ async function serve (
     accept: request.headers.accept ?? '',
     ifNoneMatch: request.headers['if-none-match'],
     requestId: request.id,
-    onTenant: (tenant) => { request.delivery = { tenant, cacheHit: null } }
+    onTenant: (tenant, tenantTag) => { request.delivery = { tenant, tenantTag, cacheHit: null } }
   })
-  request.delivery = { tenant: delivered.tenant, cacheHit: delivered.cacheStatus === 'HIT', transformMs: delivered.transformMs }
+  request.delivery = { ...request.delivery, cacheHit: delivered.cacheStatus === 'HIT', transformMs: delivered.transformMs }
 
   void reply
     .header('etag', delivered.etag)

@@ -1,17 +1,29 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance } from 'fastify'
 import { DeliveryError } from '../../errors.ts'
-import { isSchemaName, SCHEMAS, validateDocument } from '../../logic/schemas.ts'
+import { createDocumentValidator, isSchemaName, SCHEMAS } from '../../logic/schemas.ts'
+
+export interface SchemaRoutesOptions {
+  /** `SCHEMA_VALIDATE_MAX_BYTES`: a larger body is refused with 413 as soon as it is known to be larger. */
+  maxBodyBytes: number
+}
 
 /** `GET /schemas/<file>.json` and `POST /schema/validate?schema=…` (SPEC §4). */
-export async function schemaRoutes (app: FastifyInstance): Promise<void> {
-  // Any content type is read as text and must parse as JSON: tools post documents as text/plain too.
+export async function schemaRoutes (app: FastifyInstance, options: SchemaRoutesOptions): Promise<void> {
+  const validator = createDocumentValidator()
+  app.addHook('onClose', async () => { await validator.close() })
+
+  // Any content type is kept as text and must parse as JSON: tools post documents as text/plain too.
+  // The validation thread parses it, off the event loop.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_request, body, done) => {
-    try {
-      done(null, JSON.parse(body as string))
-    } catch {
-      done(new DeliveryError('INVALID_PARAMETER', 'The body is not JSON'), undefined)
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.maxBodyBytes }, (_request, body, done) => {
+    done(null, body)
+  })
+  // The body limit has its own code; this error and every other one go on to the service's handler.
+  app.setErrorHandler(async (error: FastifyError) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      throw new DeliveryError('BODY_TOO_LARGE', `The body is larger than ${options.maxBodyBytes} bytes`, { cause: error })
     }
+    throw error
   })
 
   app.get<{ Params: { file: string } }>('/schemas/:file', async (request, reply) => {
@@ -28,10 +40,11 @@ export async function schemaRoutes (app: FastifyInstance): Promise<void> {
     if (!isSchemaName(name)) {
       throw new DeliveryError('INVALID_PARAMETER', 'Parameter \'schema\' must be bucket-logic, transformation or logic-file')
     }
-    if (request.body === undefined) throw new DeliveryError('INVALID_PARAMETER', 'The body is not JSON')
-    const errors = validateDocument(name, request.body)
+    // No body at all reaches here as undefined.
+    const checked = typeof request.body === 'string' ? await validator.check(name, request.body) : { json: false as const }
+    if (!checked.json) throw new DeliveryError('INVALID_PARAMETER', 'The body is not JSON')
     void reply.header('cache-control', 'no-store')
-    if (errors.length === 0) return { valid: true }
-    return await reply.code(422).send({ valid: false, errors })
+    if (checked.violations.length === 0) return { valid: true }
+    return await reply.code(422).send({ valid: false, errors: checked.violations })
   })
 }
