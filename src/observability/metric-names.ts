@@ -5,12 +5,18 @@
 export const METRIC_NAMES = {
   requestCount: 'request.count',
   requestDuration: 'request.duration',
+  /** The client left before the answer; its queued work was dropped. */
+  requestAborted: 'request.aborted',
   transformationDuration: 'request.transformation.duration',
   cacheHit: 'transformation.cache.hit',
   cacheMiss: 'transformation.cache.miss',
+  /** A cached output served while the origin fails. */
+  cacheStale: 'transformation.cache.stale',
   originFetchDuration: 'origin.fetch.duration',
   originBytes: 'origin.bytes',
   queueDepth: 'transform.queue.depth',
+  /** The adaptive transform concurrency limit (gauge). */
+  concurrencyLimit: 'transform.concurrency.limit',
   transformRejected: 'transform.rejected',
   dynamicConfigChange: 'dynamic_config.change'
 } as const

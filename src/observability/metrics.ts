@@ -22,6 +22,18 @@ export interface MetricsOptions {
   onError?: (error: Error) => void
 }
 
+/**
+ * Metrics are buffered and joined, one per line, into datagrams of at most this many bytes: a
+ * request's 3–9 metrics leave in one packet instead of one each. 1432 is the UDP payload the
+ * DogStatsD clients use: it fits a 1500-byte Ethernet MTU after the IPv6 (40) and UDP (8) headers
+ * with room to spare, so a datagram is not fragmented on its way to the agent. (A single metric
+ * longer than this is still sent, alone.)
+ */
+export const STATSD_MAX_DATAGRAM_BYTES = 1432
+
+/** A partly filled buffer leaves at least this often: metrics reach the agent at most this late. */
+export const STATSD_FLUSH_INTERVAL_MS = 200
+
 /** What the request path knows about one image; null/undefined tags are left out ("where known", SPEC §8). */
 export interface ImageTags {
   tenant?: string | null | undefined
@@ -39,6 +51,12 @@ export interface TransformationDone extends ImageTags {
   durationMs: number
 }
 
+export interface RequestAborted {
+  /** Route template, as for `request.count`. */
+  route: string
+  tenant?: string | null | undefined
+}
+
 export interface OriginFetched {
   durationMs: number
   bytes: number
@@ -51,17 +69,23 @@ export type WatchableBreaker = Pick<EventEmitter, 'on' | 'off'> & { readonly nam
 /** Every metric of SPEC §8, behind methods so that callers cannot misspell a name or a tag. */
 export interface Metrics {
   requestCompleted: (request: RequestCompleted) => void
+  /** `request.aborted`: the client left before the answer; its queued work was dropped. */
+  requestAborted: (request: RequestAborted) => void
   /** Only on a cache miss: the time spent transforming (timing and gauge, SPEC §8). */
   transformation: (done: TransformationDone) => void
   cacheHit: (tags?: ImageTags) => void
   cacheMiss: (tags?: ImageTags) => void
+  /** `transformation.cache.stale`: a cached output served while the origin fails. */
+  cacheStale: (tags?: ImageTags) => void
   originFetch: (fetched: OriginFetched) => void
   queueDepth: (waiting: number) => void
+  /** `transform.concurrency.limit`: the adaptive transform concurrency limit now in force (gauge). */
+  concurrencyLimit: (limit: number) => void
   transformRejected: (tags?: ImageTags) => void
   /** Counts `breaker.<name>.<event>` for each state change of the circuit; returns an unsubscribe function. */
   watchBreaker: (name: string, circuit: WatchableBreaker) => () => void
   dynamicConfigChange: (key: string) => void
-  /** Flushes and closes the socket (SPEC §9: metrics are flushed on shutdown). */
+  /** Sends what is buffered, then closes the socket (SPEC §9: metrics are flushed on shutdown). */
   close: () => Promise<void>
 }
 
@@ -76,8 +100,9 @@ const BREAKER_EVENT_SOURCES: Readonly<Record<BreakerEvent, string>> = {
 }
 
 /**
- * A DogStatsD client over UDP. `STATSD_ENABLED=false` returns the no-op implementation: no
- * socket is opened and nothing is sent.
+ * A DogStatsD client over UDP. Metrics are buffered (see STATSD_MAX_DATAGRAM_BYTES): a datagram
+ * leaves when the next metric would not fit, every STATSD_FLUSH_INTERVAL_MS, and on close().
+ * `STATSD_ENABLED=false` returns the no-op implementation: no socket is opened and nothing is sent.
  */
 export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags, options: MetricsOptions = {}): Metrics {
   if (!settings.enabled) return createNoopMetrics()
@@ -95,6 +120,9 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
     datadog: false,
     includeDataDogTags: false,
     includeDatadogTelemetry: false,
+    maxBufferSize: STATSD_MAX_DATAGRAM_BYTES,
+    bufferFlushInterval: STATSD_FLUSH_INTERVAL_MS,
+    // In buffered mode a send failure is only known at flush time; it goes here.
     errorHandler: onError
   })
 
@@ -123,11 +151,17 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
         client.gauge(METRIC_NAMES.transformationDuration, ms, tags)
       })
     },
+    requestAborted (request) {
+      safely(() => { client.increment(METRIC_NAMES.requestAborted, 1, tagsOf({ tenant: request.tenant, route: request.route })) })
+    },
     cacheHit (tags = {}) {
       safely(() => { client.increment(METRIC_NAMES.cacheHit, 1, tagsOf({ tenant: tags.tenant, format: tags.format })) })
     },
     cacheMiss (tags = {}) {
       safely(() => { client.increment(METRIC_NAMES.cacheMiss, 1, tagsOf({ tenant: tags.tenant, format: tags.format })) })
+    },
+    cacheStale (tags = {}) {
+      safely(() => { client.increment(METRIC_NAMES.cacheStale, 1, tagsOf({ tenant: tags.tenant, format: tags.format })) })
     },
     originFetch (fetched) {
       const tags = tagsOf({ tenant: fetched.tenant })
@@ -138,6 +172,9 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
     },
     queueDepth (waiting) {
       safely(() => { client.gauge(METRIC_NAMES.queueDepth, waiting) })
+    },
+    concurrencyLimit (limit) {
+      safely(() => { client.gauge(METRIC_NAMES.concurrencyLimit, limit) })
     },
     transformRejected (tags = {}) {
       safely(() => { client.increment(METRIC_NAMES.transformRejected, 1, tagsOf({ tenant: tags.tenant, format: tags.format })) })
@@ -157,17 +194,21 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
       safely(() => { client.increment(METRIC_NAMES.dynamicConfigChange, 1, { key }) })
     },
     async close () {
-      await new Promise<void>((resolve) => {
+      // hot-shots' close() stops the flush timer, sends the buffer and waits for it to leave before
+      // closing the socket. If that last send fails, its callback gets the error and the socket is
+      // left open: a second close() (the buffer is empty by then) closes it.
+      const closeOnce = async (): Promise<Error | null> => await new Promise((resolve) => {
         try {
-          client.close((error) => {
-            if (error !== undefined && error !== null) onError(error)
-            resolve()
-          })
+          client.close((error) => { resolve(error ?? null) })
         } catch (error) {
-          onError(error instanceof Error ? error : new Error(String(error)))
-          resolve()
+          resolve(error instanceof Error ? error : new Error(String(error)))
         }
       })
+      const error = await closeOnce()
+      if (error === null) return
+      onError(error)
+      const again = await closeOnce()
+      if (again !== null) onError(again)
     }
   }
 }
@@ -177,11 +218,14 @@ export function createNoopMetrics (): Metrics {
   const nothing = (): void => {}
   return {
     requestCompleted: nothing,
+    requestAborted: nothing,
     transformation: nothing,
     cacheHit: nothing,
     cacheMiss: nothing,
+    cacheStale: nothing,
     originFetch: nothing,
     queueDepth: nothing,
+    concurrencyLimit: nothing,
     transformRejected: nothing,
     watchBreaker: () => nothing,
     dynamicConfigChange: nothing,

@@ -12,7 +12,10 @@ export interface StatsdPacket {
 
 export interface FakeStatsd {
   port: number
+  /** Every metric line received, datagrams split into their lines. */
   packets: StatsdPacket[]
+  /** Every UDP datagram received, unsplit, in arrival order: what buffering is measured by. */
+  datagrams: string[]
   /** Packets with this name (prefix included), in arrival order. */
   named: (name: string) => StatsdPacket[]
   /** Resolves once `predicate` holds over the packets received so far. */
@@ -25,9 +28,11 @@ export interface FakeStatsd {
 export async function startFakeStatsd (): Promise<FakeStatsd> {
   const socket = dgram.createSocket('udp4')
   const packets: StatsdPacket[] = []
+  const datagrams: string[] = []
   const waiters = new Set<() => void>()
   socket.on('message', (message) => {
-    // A buffered client joins several metrics in one datagram.
+    datagrams.push(message.toString())
+    // A buffered client joins several metrics in one datagram, one per line.
     for (const line of message.toString().split('\n')) if (line !== '') packets.push(parseLine(line))
     for (const check of waiters) check()
   })
@@ -36,6 +41,7 @@ export async function startFakeStatsd (): Promise<FakeStatsd> {
   return {
     port: (socket.address() as AddressInfo).port,
     packets,
+    datagrams,
     named: (name) => packets.filter((packet) => packet.name === name),
     async waitFor (predicate, description = 'statsd packets') {
       if (predicate(packets)) return
@@ -54,7 +60,10 @@ export async function startFakeStatsd (): Promise<FakeStatsd> {
         waiters.add(check)
       })
     },
-    clear: () => { packets.length = 0 },
+    clear: () => {
+      packets.length = 0
+      datagrams.length = 0
+    },
     close: async () => { await new Promise<void>((resolve) => socket.close(() => resolve())) }
   }
 }

@@ -30,13 +30,16 @@ describe('DogStatsD metrics', () => {
       'dynamic_config.change',
       'origin.bytes',
       'origin.fetch.duration',
+      'request.aborted',
       'request.count',
       'request.duration',
       'request.transformation.duration',
+      'transform.concurrency.limit',
       'transform.queue.depth',
       'transform.rejected',
       'transformation.cache.hit',
-      'transformation.cache.miss'
+      'transformation.cache.miss',
+      'transformation.cache.stale'
     ])
     assert.deepEqual([...BREAKER_EVENTS], ['open', 'close', 'halfopen', 'fallback', 'timeout', 'failure'])
   })
@@ -89,6 +92,36 @@ describe('DogStatsD metrics', () => {
     assert.equal(statsd.named(`${PREFIX}transform.queue.depth`)[0]?.tags.env, 'test')
   })
 
+  test('an aborted request is a counter tagged with tenant and route', async () => {
+    metrics.requestAborted({ route: '/tenants/:tenant/images/*', tenant: 'acme' })
+    metrics.requestAborted({ route: 'unmatched', tenant: null })
+    await statsd.waitFor((packets) => packets.length >= 2)
+    assert.deepEqual(statsd.packets.map((packet) => packet.raw), [
+      'delivery_images.request.aborted:1|c|#env:test,app:delivery-images,host:test-host,tenant:acme,route:/tenants/:tenant/images/*',
+      'delivery_images.request.aborted:1|c|#env:test,app:delivery-images,host:test-host,route:unmatched'
+    ])
+  })
+
+  test('a stale cached output is a counter tagged with tenant and format', async () => {
+    metrics.cacheStale({ tenant: 'acme', format: 'webp' })
+    metrics.cacheStale()
+    await statsd.waitFor((packets) => packets.length >= 2)
+    const sent = statsd.named(`${PREFIX}transformation.cache.stale`)
+    assert.deepEqual(sent.map((packet) => [packet.type, packet.value]), [['c', 1], ['c', 1]])
+    assert.deepEqual(sent[0]?.tags, { env: 'test', app: 'delivery-images', host: 'test-host', tenant: 'acme', format: 'webp' })
+    assert.deepEqual(sent[1]?.tags, GLOBAL)
+  })
+
+  test('the adaptive concurrency limit is a gauge with only the global tags', async () => {
+    metrics.concurrencyLimit(8)
+    metrics.concurrencyLimit(5)
+    await statsd.waitFor((packets) => packets.length >= 2)
+    assert.deepEqual(statsd.packets.map((packet) => packet.raw), [
+      'delivery_images.transform.concurrency.limit:8|g|#env:test,app:delivery-images,host:test-host',
+      'delivery_images.transform.concurrency.limit:5|g|#env:test,app:delivery-images,host:test-host'
+    ])
+  })
+
   test('breaker state changes count as breaker.<name>.<event>, tagged with the breaker', async () => {
     const breaker = createBreaker('origin', { timeoutMs: 1000, errorThresholdPercent: 50, maxConcurrent: 10, resetMs: 60000 }, { volumeThreshold: 1 })
     const unwatch = metrics.watchBreaker('origin', breaker.circuit)
@@ -134,19 +167,30 @@ describe('DogStatsD metrics', () => {
 
   test('socket and DNS errors go to onError and never throw into the caller', async () => {
     const seen: Error[] = []
+    let failed: () => void = () => {}
+    const firstError = new Promise<void>((resolve) => { failed = resolve })
     const broken = createMetrics({ enabled: true, host: 'no-such-host.invalid', port: 8125, prefix: PREFIX }, GLOBAL, {
-      onError: (error) => seen.push(error)
+      onError: (error) => { seen.push(error); failed() }
     })
     assert.doesNotThrow(() => {
       broken.requestCompleted({ route: '/x', status: 200, tenant: 'acme', format: 'png', durationMs: 1 })
       broken.queueDepth(1)
     })
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (seen.length > 0) { clearInterval(poll); resolve() }
-      }, 10)
-    })
+    // Buffered: the failure is known when the buffer is flushed, by the timer.
+    await firstError
     await broken.close()
+    assert.match(String(seen[0]?.message), /no-such-host|ENOTFOUND|EAI_AGAIN/)
+  })
+
+  test('close() reports a failed last flush and still resolves', async () => {
+    const seen: Error[] = []
+    const broken = createMetrics({ enabled: true, host: 'no-such-host.invalid', port: 8125, prefix: PREFIX }, GLOBAL, {
+      onError: (error) => seen.push(error)
+    })
+    broken.cacheMiss({ tenant: 'acme' })
+    // Same tick: the flush timer has not run, so the metric is still in the buffer close() sends.
+    await broken.close()
+    assert.equal(seen.length, 1, seen.map(String).join('\n'))
     assert.match(String(seen[0]?.message), /no-such-host|ENOTFOUND|EAI_AGAIN/)
   })
 
@@ -166,6 +210,9 @@ describe('DogStatsD metrics', () => {
   test('the no-op metrics accept every call', async () => {
     const noop = createNoopMetrics()
     noop.requestCompleted({ route: '/x', status: 500, durationMs: 1 })
+    noop.requestAborted({ route: '/x', tenant: 'acme' })
+    noop.cacheStale({ tenant: 'acme' })
+    noop.concurrencyLimit(4)
     noop.watchBreaker('x', createBreaker('alias', { timeoutMs: 1, errorThresholdPercent: 1, maxConcurrent: 1, resetMs: 1 }).circuit)()
     await noop.close()
     assert.equal(errors.length, 0)
