@@ -28,14 +28,20 @@ export function createFsOrigin (root: string): Origin {
     }
     if (!stats.isFile()) throw new DeliveryError('IMAGE_NOT_FOUND')
     if (stats.size > request.maxBytes) throw tooLarge(stats.size, request.maxBytes)
-    return { tag: `${stats.size.toString(36)}-${Math.trunc(stats.mtimeMs).toString(36)}`, lastModified: stats.mtime, size: stats.size }
+    // ctime too: a copy that keeps the mtime (rsync -t, cp -p, tar) still changes it.
+    const tag = [stats.size, Math.trunc(stats.mtimeMs), Math.trunc(stats.ctimeMs)].map((n) => n.toString(36)).join('-')
+    return { tag, lastModified: stats.mtime, size: stats.size }
   }
 
   async function get (key: string, request: OriginRequest): Promise<Source> {
-    // The caller usually has just stat'ed the file for its cache key: no second stat then. The
-    // size limit was checked by that stat; the decoder reads the file itself (see Source.input).
+    // Versions are trusted for a while without a stat (SPEC §10.1), so a read checks that the file
+    // is still the version the caller's cache key was built from, as S3's If-Match does. The
+    // decoder then reads the file itself (see Source.input).
     const file = resolve(key)
-    const version = request.expectedVersion ?? await stat(key, request)
+    const version = await stat(key, request)
+    if (request.expectedVersion !== undefined && request.expectedVersion.tag !== version.tag) {
+      throw new DeliveryError('UPSTREAM_ERROR', 'The original changed while it was being read')
+    }
     return { input: file, size: version.size, version }
   }
 
