@@ -10,7 +10,9 @@ import { createCache, createLogic, createOrigin, type FlushableCache } from './w
 import { createDiscovery, type Discovery } from './remote/discovery.ts'
 import { hystrixStreamRoutes } from './http/routes/hystrix-stream.ts'
 import { DeliveryError } from './errors.ts'
-import { createTransformLimiter } from './transform/limiter.ts'
+import { createTransformLimiter, type LimiterState } from './transform/limiter.ts'
+import { createTransformer } from './transform/transform-image.ts'
+import { createVersionedOrigin } from './origins/versioned-origin.ts'
 import { requestIdOf } from './http/plugins/request-id.ts'
 import { registerAccessLog } from './http/plugins/access-log.ts'
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/plugins/error-handler.ts'
@@ -52,6 +54,8 @@ export interface App {
   flush: () => Promise<void>
   /** Transformations still running in libvips, including abandoned (timed-out) ones. */
   runningTransforms: () => number
+  /** The transform limiter's current limit and occupancy (admin port). */
+  limiter: () => LimiterState
 }
 
 /** Builds the service as a value; it never listens (main.ts does, tests inject). */
@@ -83,9 +87,12 @@ export function buildApp (options: AppOptions): App {
   const dynamic = options.dynamic ?? createDynamicConfig({ config, logger: options.logger })
   const metrics = options.metrics ?? createNoopMetrics()
   const limiter = createTransformLimiter({
-    maxConcurrent: dynamic.get('LIMITS_MAX_CONCURRENT_TRANSFORMS'),
-    maxQueue: dynamic.get('LIMITS_MAX_QUEUE')
+    concurrency: dynamic.get('LIMITS_MAX_CONCURRENT_TRANSFORMS'),
+    maxQueue: dynamic.get('LIMITS_MAX_QUEUE'),
+    queueTimeoutMs: dynamic.get('LIMITS_QUEUE_TIMEOUT_MS'),
+    tenantMaxShare: dynamic.get('LIMITS_TENANT_MAX_SHARE')
   })
+  limiter.onLimit((limit) => { metrics.concurrencyLimit(limit) })
   // Read at use time: a change from the dynamic source applies to the next request (SPEC §7).
   const settings = (): DeliverySettings => ({
     maxSourceBytes: dynamic.get('LIMITS_MAX_SOURCE_BYTES'),
@@ -107,11 +114,15 @@ export function buildApp (options: AppOptions): App {
   const cache = options.cache ?? createCache(config, options.logger)
   const discovery = options.discovery ?? createDiscovery({ config, logger: options.logger, port: config.port })
   const logic = options.logic ?? createLogic(config, { breakers, discovery, dynamic, logger: options.logger })
+  const origin = createVersionedOrigin(options.origin ?? createOrigin(config, breakers.origin), {
+    ttlMs: () => dynamic.get('ORIGIN_VERSION_TTL_MS'),
+    staleIfErrorMs: () => dynamic.get('ORIGIN_STALE_IF_ERROR_MS')
+  })
   const deliverImage = createImageDelivery({
-    origin: options.origin ?? createOrigin(config, breakers.origin),
+    origin,
     logic,
     cache,
-    limiter,
+    transform: createTransformer({ limiter, metrics }),
     metrics,
     settings
   })
@@ -126,7 +137,11 @@ export function buildApp (options: AppOptions): App {
   registerMetrics(server, metrics)
   registerErrorHandler(server, { notFoundMaxAgeSeconds: () => config.notFoundMaxAgeS })
   registerHealthRoute(server, { isReady: () => ready, startedAt: new Date() })
-  registerImageRoutes(server, { deliverImage, maxOutputDimension: () => dynamic.get('LIMITS_MAX_OUTPUT_DIMENSION') })
+  registerImageRoutes(server, {
+    deliverImage,
+    maxOutputDimension: () => dynamic.get('LIMITS_MAX_OUTPUT_DIMENSION'),
+    onAborted: (tenant, route) => { metrics.requestAborted({ tenant, route }) }
+  })
   server.addHook('onClose', async () => { unbindDynamic() })
   void server.register(schemaRoutes, { maxBodyBytes: config.schemaValidation.maxBytes })
   void server.register(hystrixStreamRoutes, { breakers: () => Object.values(breakers), intervalMs: config.hystrixStreamIntervalMs })
@@ -147,6 +162,7 @@ export function buildApp (options: AppOptions): App {
       await cache.flush?.()
       await (logic as { close?: () => Promise<void> }).close?.()
     },
-    runningTransforms: () => limiter.running
+    runningTransforms: () => limiter.running,
+    limiter: () => limiter.state()
   }
 }

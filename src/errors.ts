@@ -23,6 +23,8 @@ const definitions = {
   SHUTTING_DOWN: { status: 503, message: 'Server is shutting down' },
   UPSTREAM_TIMEOUT: { status: 504, message: 'Upstream timed out', report: true },
   TRANSFORM_TIMEOUT: { status: 504, message: 'Transformation timed out', report: true },
+  // Never seen by a client: it left. 499 as nginx logs it, so logs and request.count tell it apart.
+  CLIENT_CLOSED_REQUEST: { status: 499, message: 'The client closed the request' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error', report: true }
 } as const satisfies Record<string, { status: number, message: string, report?: boolean }>
 

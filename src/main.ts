@@ -32,7 +32,7 @@ try {
   // LOG_LEVEL is dynamic: the process logger follows the source and the admin port.
   bindDynamicConfig(dynamic, { logger })
   app = buildApp({ config, logger, metrics, dynamic })
-  admin = buildAdminServer({ config, dynamic, breakers: app.breakers, logger })
+  admin = buildAdminServer({ config, dynamic, breakers: app.breakers, logger, limiter: app.limiter })
   // Before listening: the first poll (bounded) decides the values the first requests see.
   dynamicSource = await startDynamicSource({ config, dynamic, logger })
 } catch (error) {

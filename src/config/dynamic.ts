@@ -34,8 +34,12 @@ export const DYNAMIC_PROPERTIES = {
   LIMITS_MAX_ANIMATION_FRAMES: 'limits.maxAnimationFrames',
   LIMITS_MAX_CONCURRENT_TRANSFORMS: 'limits.maxConcurrentTransforms',
   LIMITS_MAX_QUEUE: 'limits.maxQueue',
+  LIMITS_QUEUE_TIMEOUT_MS: 'limits.queueTimeoutMs',
+  LIMITS_TENANT_MAX_SHARE: 'limits.tenantMaxShare',
   LIMITS_TRANSFORM_TIMEOUT_MS: 'limits.transformTimeoutMs',
   LOGIC_CACHE_TTL_MS: 'logic.cacheTtlMs',
+  ORIGIN_VERSION_TTL_MS: 'origin.versionTtlMs',
+  ORIGIN_STALE_IF_ERROR_MS: 'origin.staleIfErrorMs',
   LOG_LEVEL: 'logLevel',
   QUALITY_JPEG: 'quality.jpeg',
   QUALITY_WEBP: 'quality.webp',
@@ -289,7 +293,7 @@ function parse (path: string, raw: unknown): { ok: true, value: unknown } | { ok
 
 /** The parts that follow dynamic properties live (structural, so the config layer depends on nothing above it). */
 export interface DynamicParts {
-  limiter?: { configure: (settings: { maxConcurrent: number, maxQueue: number }) => void }
+  limiter?: { configure: (settings: { concurrency: number | 'auto', maxQueue: number, queueTimeoutMs: number, tenantMaxShare: number }) => void }
   breakers?: Partial<Readonly<Record<keyof AppConfig['breakers'], { configure: (settings: AppConfig['breakers']['logic']) => void }>>>
   logger?: { level: string }
 }
@@ -305,10 +309,17 @@ export function bindDynamicConfig (dynamic: DynamicConfig, parts: DynamicParts):
   const { limiter, breakers, logger } = parts
   if (limiter !== undefined) {
     const configure = (): void => {
-      limiter.configure({ maxConcurrent: dynamic.get('LIMITS_MAX_CONCURRENT_TRANSFORMS'), maxQueue: dynamic.get('LIMITS_MAX_QUEUE') })
+      limiter.configure({
+        concurrency: dynamic.get('LIMITS_MAX_CONCURRENT_TRANSFORMS'),
+        maxQueue: dynamic.get('LIMITS_MAX_QUEUE'),
+        queueTimeoutMs: dynamic.get('LIMITS_QUEUE_TIMEOUT_MS'),
+        tenantMaxShare: dynamic.get('LIMITS_TENANT_MAX_SHARE')
+      })
     }
     configure()
-    unbind.push(dynamic.onChange('LIMITS_MAX_CONCURRENT_TRANSFORMS', configure), dynamic.onChange('LIMITS_MAX_QUEUE', configure))
+    for (const key of ['LIMITS_MAX_CONCURRENT_TRANSFORMS', 'LIMITS_MAX_QUEUE', 'LIMITS_QUEUE_TIMEOUT_MS', 'LIMITS_TENANT_MAX_SHARE'] as const) {
+      unbind.push(dynamic.onChange(key, configure))
+    }
   }
   for (const [name, prefix] of Object.entries(BREAKER_PREFIXES)) {
     const breaker = breakers?.[name as keyof typeof BREAKER_PREFIXES]

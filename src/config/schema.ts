@@ -1,4 +1,3 @@
-import os from 'node:os'
 import convict from 'convict'
 import { isPathPart } from '../names.ts'
 
@@ -84,6 +83,22 @@ convict.addFormat({
 })
 
 convict.addFormat({
+  name: 'concurrency',
+  validate (value: unknown) {
+    if (value !== 'auto' && (!Number.isInteger(value) || (value as number) < 1)) throw new Error('must be auto or an integer of at least 1')
+  },
+  coerce: (value: unknown) => value === 'auto' ? value : Number(value)
+})
+
+convict.addFormat({
+  name: 'share',
+  validate (value: unknown) {
+    if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new Error('must be a number above 0 and at most 1')
+  },
+  coerce: (value: unknown) => Number(value)
+})
+
+convict.addFormat({
   name: 'percent',
   validate (value: unknown) {
     if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 100) throw new Error('must be an integer from 1 to 100')
@@ -122,7 +137,9 @@ export const configSchema = {
   configFile: { doc: 'Extra JSON file merged last', format: String, default: null as string | null, nullable: true, env: 'CONFIG_FILE' },
   origin: {
     kind: { doc: 'Where originals live', format: ['fs', 's3'], default: 'fs' as 'fs' | 's3', env: 'ORIGIN' },
-    fsRoot: { doc: 'Folder of originals (<tenant>/<domain>/<bucket>/<imageId>)', format: String, default: './data/originals', env: 'ORIGIN_FS_ROOT' }
+    fsRoot: { doc: 'Folder of originals (<tenant>/<domain>/<bucket>/<imageId>)', format: String, default: './data/originals', env: 'ORIGIN_FS_ROOT' },
+    versionTtlMs: { doc: 'How long a known version of an original is trusted without asking the origin (dynamic)', format: 'nat', default: 30000, env: 'ORIGIN_VERSION_TTL_MS' },
+    staleIfErrorMs: { doc: 'While the origin fails, cached outputs of versions seen within this are served (dynamic)', format: 'nat', default: 3600000, env: 'ORIGIN_STALE_IF_ERROR_MS' }
   },
   s3: {
     bucket: { doc: 'Bucket of originals', format: String, default: null as string | null, nullable: true, env: 'S3_BUCKET' },
@@ -188,12 +205,14 @@ export const configSchema = {
     maxOutputPixels: { doc: 'Largest output, width x height of one frame; frames x that for an animation (dynamic)', format: 'positive-int', default: 40000000, env: 'LIMITS_MAX_OUTPUT_PIXELS' },
     maxAnimationFrames: { doc: 'Most frames an animated output keeps as an animation (dynamic)', format: 'positive-int', default: 200, env: 'LIMITS_MAX_ANIMATION_FRAMES' },
     maxConcurrentTransforms: {
-      doc: 'Transformations running at once (dynamic)',
-      format: 'positive-int',
-      default: Math.max(1, os.availableParallelism()),
+      doc: 'Transformations running at once: a number, or auto (adaptive, 1 to 4 x CPUs) (dynamic)',
+      format: 'concurrency',
+      default: 'auto' as 'auto' | number,
       env: 'LIMITS_MAX_CONCURRENT_TRANSFORMS'
     },
     maxQueue: { doc: 'Waiting transformations beyond which requests get 503 (dynamic)', format: 'nat', default: 64, env: 'LIMITS_MAX_QUEUE' },
+    queueTimeoutMs: { doc: 'Longest wait for a transform slot before 503 (dynamic)', format: 'positive-int', default: 10000, env: 'LIMITS_QUEUE_TIMEOUT_MS' },
+    tenantMaxShare: { doc: 'Share of slots + queue one tenant may hold while others wait (dynamic)', format: 'share', default: 0.5, env: 'LIMITS_TENANT_MAX_SHARE' },
     transformTimeoutMs: { doc: 'Time allowed for one transformation (dynamic)', format: 'positive-int', default: 15000, env: 'LIMITS_TRANSFORM_TIMEOUT_MS' }
   },
   quality: {

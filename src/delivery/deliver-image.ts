@@ -1,25 +1,23 @@
-import { DeliveryError, isDeliveryError } from '../errors.ts'
-import type { ImageQuery } from '../http/query.ts'
+import { DeliveryError } from '../errors.ts'
 import type { BucketLogic, BucketRef, CallContext, LogicProvider } from '../logic/bucket-logic.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { withSpan } from '../observability/tracer.ts'
-import { originKey, readSource, type Origin, type OriginRequest, type Source } from '../origins/origin.ts'
+import { originKey, readSource, type OriginRequest, type Source } from '../origins/origin.ts'
+import type { KnownVersion, VersionedOrigin } from '../origins/versioned-origin.ts'
 import type { CachedImage, ImageCache } from '../cache/image-cache.ts'
-import type { Admission, TransformLimiter } from '../transform/limiter.ts'
-import { acceptClass, type AcceptClass } from '../transform/negotiate-format.ts'
-import { planTransform, type Plan, type PlanSettings } from '../transform/plan.ts'
-import { probeSource } from '../transform/probe.ts'
-import { runPipeline } from '../transform/pipeline.ts'
-import { isEmptyTransformation, type Transformation } from '../transform/transformation.ts'
+import { createSingleFlight } from '../resilience/single-flight.ts'
+import { acceptClass } from '../transform/negotiate-format.ts'
+import { passthroughType, type TransformJob, type TransformSettings, type TransformedImage } from '../transform/transform-image.ts'
+import { isEmptyTransformation } from '../transform/transformation.ts'
 import { DEFAULT_PLACEMENT, watermarkOf, type Watermark, type WatermarkPlacement } from '../transform/watermark.ts'
 import { cacheKey, passthroughKey } from './cache-key.ts'
+import type { ImageQuery } from './image-query.ts'
 import { resolveTransformation } from './resolve-transformation.ts'
 import { signedPayload, verifySignature } from './signature.ts'
 
 /** The settings a delivery reads; a function so that dynamic changes apply to the next request. */
-export interface DeliverySettings extends PlanSettings {
+export interface DeliverySettings extends TransformSettings {
   maxSourceBytes: number
-  transformTimeoutMs: number
   cacheControlDefault: string
   /** Global watermark kill switch (WATERMARK_ENABLED). */
   watermarkEnabled: boolean
@@ -27,12 +25,13 @@ export interface DeliverySettings extends PlanSettings {
 }
 
 export interface DeliveryDeps {
-  origin: Origin
+  origin: VersionedOrigin
   logic: LogicProvider
   cache: ImageCache
-  limiter: TransformLimiter
-  /** SPEC §8 metrics of the delivery path: cache, origin fetch, transformation, queue. */
-  metrics: Metrics
+  /** `transform/`'s entry point: admission, probe, plan and pipeline. */
+  transform: (job: TransformJob) => Promise<TransformedImage>
+  /** SPEC §8 metrics of the delivery path: cache and origin fetch. */
+  metrics: Pick<Metrics, 'cacheHit' | 'cacheMiss' | 'cacheStale' | 'originFetch'>
   settings: () => DeliverySettings
 }
 
@@ -47,9 +46,13 @@ export interface ImageRequest {
   accept: string
   ifNoneMatch: string | undefined
   requestId: string
+  /** Aborted when the client leaves: its queued work is dropped (SPEC §10.2). */
+  signal?: AbortSignal
   /** Told the tenant and its metric tag as soon as the logic is known, so errors after that carry them too. */
   onTenant?: (tenant: string, tenantTag: string) => void
 }
+
+export type CacheStatus = 'HIT' | 'MISS' | 'STALE'
 
 export interface DeliveredImage {
   /** The image to send, or null for a 304 (If-None-Match matched: nothing fetched or transformed). */
@@ -58,7 +61,7 @@ export interface DeliveredImage {
   lastModified: Date
   cacheControl: string
   varyAccept: boolean
-  cacheStatus: 'HIT' | 'MISS'
+  cacheStatus: CacheStatus
   /** The `tenant` metric tag: the tenant, or `unknown` when the logic source does not name it (SPEC §8). */
   tenant: string
   /** Time spent transforming, when this request did transform (a cache miss). */
@@ -66,15 +69,16 @@ export interface DeliveredImage {
 }
 
 /**
- * The story of an image request (SPEC §2–§4): resolve the alias and the bucket's logic, decide
- * the transformation, then answer from the cache, or fetch, check and transform the original.
- * Identical concurrent misses share one transformation.
+ * The story of an image request (SPEC §2–§4, §10): resolve the alias and the bucket's logic,
+ * decide the transformation, learn the original's version (from memory while trusted), then
+ * answer from the cache, or read and transform the original. Concurrent requests for one output
+ * share one lookup and one transformation, which goes on while any of them still waits.
  */
 export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest) => Promise<DeliveredImage> {
-  const inFlight = new Map<string, Promise<Found>>()
+  const outputs = createSingleFlight<Found>()
 
   return async function deliverImage (request) {
-    const context: CallContext = { requestId: request.requestId }
+    const context: CallContext = { requestId: request.requestId, ...(request.signal === undefined ? {} : { signal: request.signal }) }
     const settings = deps.settings()
     const bucket = await resolveBucket(deps.logic, request.target, context)
     const logic = await withSpan('logic.get', { tenant: bucket.tenant }, async () => await deps.logic.getBucketLogic(bucket, context))
@@ -91,10 +95,10 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       : null
 
     const key = originKey(bucket, request.imageId)
-    const originRequest = { maxBytes: settings.maxSourceBytes, requestId: request.requestId }
-    const version = await deps.origin.stat(key, originRequest)
-    const pinned: OriginRequest = { ...originRequest, expectedVersion: version }
-    const deliver = (etag: string, varyAccept: boolean, image: CachedImage | null, cacheStatus: 'HIT' | 'MISS', transformMs: number | null = null): DeliveredImage => ({
+    const originRequest: OriginRequest = { maxBytes: settings.maxSourceBytes, requestId: request.requestId, ...(request.signal === undefined ? {} : { signal: request.signal }) }
+    const known = await deps.origin.version(key, originRequest)
+    const { version } = known
+    const deliver = (etag: string, varyAccept: boolean, image: CachedImage | null, cacheStatus: CacheStatus, transformMs: number | null = null): DeliveredImage => ({
       image,
       etag,
       lastModified: image?.lastModified ?? version.lastModified,
@@ -104,14 +108,17 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       tenant,
       transformMs
     })
+    const readOriginal = async (signal: AbortSignal | undefined): Promise<Source> => {
+      // The origin is failing: only what needs no original can be served (SPEC §10.1).
+      if (known.failure !== null) throw known.failure
+      return await fetchOriginal(deps, key, known, { ...originRequest, ...(signal === undefined ? {} : { signal }) }, tenant)
+    }
 
     if (isEmptyTransformation(transformation) && watermark === null) {
       const etag = `"${passthroughKey(key, version)}"`
-      if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, 'HIT')
-      const source = await fetchOriginal(deps, key, pinned, tenant)
-      // Passthrough obeys the pixel limit too (SPEC §3): clients decode what we send.
-      const info = await probeSource(source.input, settings.maxSourcePixels)
-      const original = { bytes: await readSource(source), contentType: `image/${info.isAvif ? 'avif' : info.format}`, lastModified: source.version.lastModified }
+      if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, known.failure === null ? 'HIT' : 'STALE')
+      const source = await readOriginal(request.signal)
+      const original = { bytes: await readSource(source), contentType: await passthroughType(source, settings.maxSourcePixels), lastModified: source.version.lastModified }
       return deliver(etag, false, original, 'MISS')
     }
 
@@ -127,30 +134,26 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       watermark: watermark === null ? null : [watermark.image.id, watermark.placement]
     })
     const etag = `"${imageKey}"`
-    if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, 'HIT')
+    const servedStale = known.failure === null ? 'HIT' : 'STALE'
+    if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, servedStale)
 
     return await withSpan('image.transformation', { tenant: bucket.tenant }, async (span) => {
-      // A lookup or transformation already under way for the same key is shared (the cache lookup
-      // too: a shared tier answers in milliseconds, time enough for a duplicate transformation).
-      let lookup = inFlight.get(imageKey)
-      const leader = lookup === undefined
-      if (lookup === undefined) {
-        const job = { key, originRequest: pinned, transformation, accepts, settings, watermark, tenant }
-        lookup = findOrTransform(deps, imageKey, job)
-        inFlight.set(imageKey, lookup)
-      }
-      let found: Found
-      try {
-        found = await lookup
-      } finally {
-        if (leader) inFlight.delete(imageKey)
-      }
+      let led = false
+      // The cache lookup is shared too: a shared tier answers in milliseconds, time enough for a duplicate transformation.
+      const found = await outputs.run(imageKey, async (signal) => {
+        led = true
+        return await findOrTransform(deps, imageKey, {
+          readOriginal, transformation, accepts, watermark, tenant, settings, signal
+        })
+      }, request.signal)
       // Only the request that transformed reports a miss; the ones that joined it waited, but did not transform.
-      const hit = !leader || found.transformMs === null
+      const hit = !led || found.transformMs === null
       span.setTag('cache.hit', hit)
-      if (hit) deps.metrics.cacheHit({ tenant, format: formatOf(found.image.contentType) })
-      else deps.metrics.cacheMiss({ tenant })
-      return deliver(etag, varyAccept, found.image, hit ? 'HIT' : 'MISS', hit ? null : found.transformMs)
+      const format = formatOf(found.image.contentType)
+      if (!hit) deps.metrics.cacheMiss({ tenant })
+      else if (known.failure !== null) deps.metrics.cacheStale({ tenant, format })
+      else deps.metrics.cacheHit({ tenant, format })
+      return deliver(etag, varyAccept, found.image, hit ? servedStale : 'MISS', hit ? null : found.transformMs)
     })
   }
 }
@@ -167,10 +170,10 @@ interface Found {
 async function findOrTransform (deps: DeliveryDeps, imageKey: string, job: TransformJob): Promise<Found> {
   const cached = await deps.cache.get(imageKey)
   if (cached !== undefined) return { image: cached, transformMs: null }
-  const started = performance.now()
-  const image = await transform(deps, job)
-  deps.cache.set(imageKey, image)
-  return { image, transformMs: performance.now() - started }
+  const { durationMs, firstFrameOnly, ...image } = await deps.transform(job)
+  const entry: CachedImage = firstFrameOnly ? { ...image, firstFrameOnly } : image
+  deps.cache.set(imageKey, entry)
+  return { image: entry, transformMs: durationMs }
 }
 
 async function resolveBucket (logic: LogicProvider, target: ImageTarget, context: CallContext): Promise<BucketRef> {
@@ -178,54 +181,6 @@ async function resolveBucket (logic: LogicProvider, target: ImageTarget, context
   const bucket = await withSpan('alias.resolve', { alias: target.alias }, async () => await logic.resolveAlias(target.alias, context))
   if (bucket === null) throw new DeliveryError('ALIAS_NOT_FOUND', `Alias '${target.alias}' does not exist`)
   return bucket
-}
-
-interface TransformJob {
-  key: string
-  originRequest: OriginRequest
-  transformation: Transformation
-  accepts: AcceptClass
-  settings: DeliverySettings
-  watermark: BucketWatermark | null
-  /** The metric tag. */
-  tenant: string
-}
-
-/** Fetch, check, plan and transform: the expensive path of a cache miss. */
-async function transform (deps: DeliveryDeps, job: TransformJob): Promise<CachedImage> {
-  const { settings } = job
-  // A place is taken before fetching: a full queue must not also fill memory with originals.
-  const admission = admit(deps, job.tenant)
-  let source: Source
-  let plan: Plan
-  try {
-    source = await fetchOriginal(deps, job.key, job.originRequest, job.tenant)
-    const info = await probeSource(source.input, settings.maxSourcePixels)
-    plan = planTransform(job.transformation, info, job.accepts, settings, job.watermark?.placement ?? null)
-  } catch (error) {
-    admission.release()
-    throw error
-  }
-  deps.metrics.queueDepth(deps.limiter.queued)
-  let durationMs = 0
-  const output = await admission.run(async () => {
-    const started = performance.now()
-    const result = await runPipeline(source.input, plan, {
-      maxPixels: settings.maxSourcePixels,
-      timeoutMs: settings.transformTimeoutMs,
-      watermark: job.watermark?.image ?? null
-    })
-    durationMs = performance.now() - started
-    return result
-  }, settings.transformTimeoutMs)
-  deps.metrics.queueDepth(deps.limiter.queued)
-  deps.metrics.transformation({ durationMs, tenant: job.tenant, format: formatOf(plan.contentType) })
-  return {
-    bytes: output.bytes,
-    contentType: plan.contentType,
-    lastModified: source.version.lastModified,
-    ...(plan.firstFrameOnly ? { firstFrameOnly: true } : {})
-  }
 }
 
 interface BucketWatermark {
@@ -280,24 +235,14 @@ export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boo
 }
 
 /** The origin read of a cache miss or a passthrough: a span and the SPEC §8 `origin.*` metrics. */
-async function fetchOriginal (deps: DeliveryDeps, key: string, request: OriginRequest, tenant: string): Promise<Source> {
+async function fetchOriginal (deps: DeliveryDeps, key: string, known: KnownVersion, request: OriginRequest, tenant: string): Promise<Source> {
   return await withSpan('origin.fetch', { 'origin.key': key }, async (span) => {
     const started = performance.now()
-    const source = await deps.origin.get(key, request)
+    const source = await deps.origin.get(key, known.version, request)
     span.setTag('origin.bytes', source.size)
     deps.metrics.originFetch({ durationMs: performance.now() - started, bytes: source.size, tenant })
     return source
   })
-}
-
-/** A place in the transform queue, or OVERLOADED counted as `transform.rejected` (SPEC §8). */
-function admit (deps: DeliveryDeps, tenant: string): Admission {
-  try {
-    return deps.limiter.admit()
-  } catch (error) {
-    if (isDeliveryError(error) && error.code === 'OVERLOADED') deps.metrics.transformRejected({ tenant })
-    throw error
-  }
 }
 
 /** `image/webp` → `webp`, the `format` tag. */

@@ -1,5 +1,5 @@
 import { DeliveryError } from '../errors.ts'
-import type { ImageQuery } from '../http/query.ts'
+import type { ImageQuery } from './image-query.ts'
 import type { BucketLogic } from '../logic/bucket-logic.ts'
 import type { Transformation } from '../transform/transformation.ts'
 

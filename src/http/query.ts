@@ -1,20 +1,7 @@
 import { DeliveryError } from '../errors.ts'
 import { PARAMETER_BY_QUERY, RULE_OVERRIDES, type ReadContext } from '../transform/parameters.ts'
 import type { Transformation } from '../transform/transformation.ts'
-
-/** What the query string asks for, before the bucket's logic is known. */
-export interface ImageQuery {
-  /** A named rule of the bucket (`rule`). */
-  rule?: string
-  /** Parameters given with the rule (`dpr`, `fm`), or every ad-hoc parameter without one. */
-  transformation: Transformation
-  /** True when ad-hoc parameters (not only a rule and its overrides) were given. */
-  isAdHoc: boolean
-  /** `s`: signature of the ad-hoc parameters (SPEC §5). */
-  signature?: string
-  /** Every parameter but `s`, values exactly as in the URL, for signature checks. */
-  rawPairs: ReadonlyArray<readonly [string, string]>
-}
+import type { ImageQuery } from '../delivery/image-query.ts'
 
 const RULE_NAME = /^[A-Za-z0-9._-]{1,128}$/
 

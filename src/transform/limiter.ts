@@ -1,95 +1,237 @@
-import pLimit from 'p-limit'
+import os from 'node:os'
 import { DeliveryError } from '../errors.ts'
+import { createConcurrencyController, type ConcurrencyController } from './concurrency.ts'
 
 export interface LimiterSettings {
-  maxConcurrent: number
+  /** Transformations running at once, or `auto` (adaptive, SPEC §10.2). */
+  concurrency: number | 'auto'
+  /** Waiting transformations beyond which a request is refused. */
   maxQueue: number
+  /** Longest wait for a slot. */
+  queueTimeoutMs: number
+  /** Share of slots + queue one tenant may hold while others wait. */
+  tenantMaxShare: number
 }
 
-/**
- * A place in the limiter, taken before the original is fetched (a request fetching or probing
- * its original counts as waiting, so a burst cannot hold more originals than the queue allows).
- */
-export interface Admission {
+/** A transformation's place: taken before its original is fetched, so a burst cannot hold more originals than the queue allows. */
+export interface Ticket {
   /**
-   * Runs the task in a slot. The caller's promise rejects with TRANSFORM_TIMEOUT at the deadline,
-   * but the slot is released only when the task really ends: libvips cannot always be stopped
-   * (an AVIF encode runs to completion), and abandoned work must still count against the limit.
+   * Waits for a slot. Rejects with 503 OVERLOADED after `queueTimeoutMs`, or with the signal's
+   * reason when the client left; either way the place is given back.
    */
-  run: <T>(task: () => Promise<T>, timeoutMs?: number) => Promise<T>
+  slot: () => Promise<Slot>
   /** Gives the place back unused (the request failed before its transformation). */
-  release: () => void
+  cancel: () => void
+}
+
+export interface Slot {
+  /** The transformation ended: its duration per unit of work feeds the adaptive limit. */
+  done: (sample?: { durationMs: number, work: number }) => void
+  /**
+   * Every client of the transformation left while libvips still runs (it cannot always be stopped:
+   * an AVIF encode runs to completion). The slot is freed for waiting work unless as many orphans
+   * as slots already run, so abandoned work neither blocks fresh requests nor grows without bound.
+   */
+  orphan: () => void
+}
+
+export interface LimiterState {
+  mode: 'auto' | 'fixed'
+  limit: number
+  running: number
+  /** Running but abandoned by every client (not counted against the limit). */
+  orphaned: number
+  waiting: number
+  queued: number
+  byTenant: Record<string, number>
 }
 
 /**
- * Bounds CPU-heavy work: at most `maxConcurrent` transformations run and at most `maxQueue` wait
- * (or fetch their original); beyond that a request is refused at once with 503 OVERLOADED rather
- * than piling up memory and latency (SPEC §3). Both bounds can change at run time.
+ * Bounds CPU-heavy work (SPEC §10.2): at most `limit` transformations run, at most `maxQueue` wait
+ * (or fetch their original), nobody waits longer than `queueTimeoutMs`, a client that leaves gives
+ * its place back at once, and while other tenants wait no tenant holds more than `tenantMaxShare`
+ * of slots + queue. When a slot frees, the waiting tenant with the fewest running transformations
+ * goes first, so one tenant's flood cannot starve another's steady trickle.
  *
- * p-limit's linked-list queue drops each task as it starts. (p-queue keeps started tasks in its
- * array until a compaction, and under steady load that held ~100 originals of several MB alive.)
+ * Hand-written: p-limit/p-queue have neither per-tenant shares, nor removal of a departed waiter,
+ * nor a limit that adapts to measured latency.
  */
 export interface TransformLimiter {
-  /** Takes a place or throws OVERLOADED. */
-  admit: () => Admission
-  /** Throws OVERLOADED if a new request could not be admitted now; takes no place. */
-  checkCapacity: () => void
-  /** admit().run(task, timeoutMs) */
-  run: <T>(task: () => Promise<T>, timeoutMs?: number) => Promise<T>
-  /** Transformations waiting for a slot, or fetching their original for one. */
+  /** Takes a place or throws 503 OVERLOADED (queue full, or the tenant over its share). */
+  enter: (request: { tenant: string, signal?: AbortSignal | undefined }) => Ticket
+  /** Waiting for a slot or holding a place before one (the `transform.queue.depth` gauge). */
   readonly queued: number
+  /** Running in libvips, orphans included. */
   readonly running: number
+  state: () => LimiterState
   configure: (settings: LimiterSettings) => void
+  /** Told the new limit whenever it changes (the `transform.concurrency.limit` gauge). */
+  onLimit: (listener: (limit: number) => void) => void
 }
 
-export function createTransformLimiter (initial: LimiterSettings): TransformLimiter {
-  const limit = pLimit(initial.maxConcurrent)
-  let maxQueue = initial.maxQueue
-  let reserved = 0
+interface Waiter {
+  tenant: string
+  grant: () => void
+}
 
-  function checkCapacity (): void {
-    if (limit.activeCount + limit.pendingCount + reserved >= limit.concurrency + maxQueue) {
-      throw new DeliveryError('OVERLOADED', undefined, { retryAfterSeconds: 1 })
+const OVERLOADED = (reason: string): DeliveryError => new DeliveryError('OVERLOADED', `Server overloaded: ${reason}`, { retryAfterSeconds: 1 })
+
+export function createTransformLimiter (initial: LimiterSettings, cpus = os.availableParallelism()): TransformLimiter {
+  let settings = initial
+  let controller: ConcurrencyController | null = null
+  let fixedLimit = 1
+  const listeners: Array<(limit: number) => void> = []
+  /** Places per tenant: holding a ticket, waiting, or running (not orphans). */
+  const held = new Map<string, number>()
+  const runningByTenant = new Map<string, number>()
+  const waiters: Waiter[] = []
+  let reserved = 0
+  let running = 0
+  let orphaned = 0
+
+  const limit = (): number => controller?.limit ?? fixedLimit
+  const capacity = (): number => limit() + settings.maxQueue
+
+  function adjust (map: Map<string, number>, tenant: string, delta: number): void {
+    const next = (map.get(tenant) ?? 0) + delta
+    if (next === 0) map.delete(tenant)
+    else map.set(tenant, next)
+  }
+
+  /** The waiting tenant with the fewest transformations running goes next; FIFO within a tenant. */
+  function nextWaiter (): Waiter | undefined {
+    let best = -1
+    for (let index = 0; index < waiters.length; index++) {
+      const candidate = waiters[index]
+      const current = waiters[best]
+      if (candidate === undefined) continue
+      if (current === undefined || (runningByTenant.get(candidate.tenant) ?? 0) < (runningByTenant.get(current.tenant) ?? 0)) best = index
+    }
+    return best === -1 ? undefined : waiters.splice(best, 1)[0]
+  }
+
+  function pump (): void {
+    while (running - orphaned < limit()) {
+      const waiter = nextWaiter()
+      if (waiter === undefined) return
+      waiter.grant()
     }
   }
 
-  function admit (): Admission {
-    checkCapacity()
-    reserved++
-    let holding = true
-    const release = (): void => {
-      if (holding) reserved--
-      holding = false
+  function configure (next: LimiterSettings): void {
+    settings = next
+    if (next.concurrency === 'auto') {
+      controller ??= createConcurrencyController({ min: 1, max: 4 * cpus, initial: cpus })
+    } else {
+      controller = null
+      fixedLimit = next.concurrency
     }
+    for (const listener of listeners) listener(limit())
+    pump()
+  }
+  configure(initial)
+
+  function enter ({ tenant, signal }: { tenant: string, signal?: AbortSignal | undefined }): Ticket {
+    signal?.throwIfAborted()
+    const total = running - orphaned + reserved
+    if (total >= capacity()) throw OVERLOADED('transform queue full')
+    const others = total - (held.get(tenant) ?? 0)
+    if (others > 0 && (held.get(tenant) ?? 0) + 1 > Math.max(1, Math.floor(settings.tenantMaxShare * capacity()))) {
+      throw OVERLOADED('this tenant holds its share of the transform capacity')
+    }
+    reserved++
+    adjust(held, tenant, 1)
+    let state: 'holding' | 'waiting' | 'granted' | 'left' = 'holding'
+
+    const leave = (): void => {
+      if (state === 'left' || state === 'granted') return
+      state = 'left'
+      reserved--
+      adjust(held, tenant, -1)
+    }
+
     return {
-      release,
-      run: async <T>(task: () => Promise<T>, timeoutMs = Number.POSITIVE_INFINITY) => await new Promise<T>((resolve, reject) => {
-        release()
-        void limit(async () => {
-          const timer = Number.isFinite(timeoutMs)
-            ? setTimeout(() => { reject(new DeliveryError('TRANSFORM_TIMEOUT')) }, timeoutMs)
-            : undefined
-          try {
-            resolve(await task())
-          } catch (error) {
-            reject(error)
-          } finally {
-            clearTimeout(timer)
+      cancel: leave,
+      slot: async () => await new Promise<Slot>((resolve, reject) => {
+        if (state !== 'holding') throw new Error('a ticket gives one slot')
+        state = 'waiting'
+        const stopWaiting = (): void => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+        }
+        const giveUp = (error: unknown): void => {
+          stopWaiting()
+          const index = waiters.indexOf(waiter)
+          if (index !== -1) waiters.splice(index, 1)
+          leave()
+          reject(error)
+        }
+        const onAbort = (): void => { giveUp(signal?.reason) }
+        const waiter: Waiter = {
+          tenant,
+          grant: () => {
+            stopWaiting()
+            reserved--
+            state = 'granted'
+            running++
+            adjust(runningByTenant, tenant, 1)
+            resolve(startSlot(tenant))
           }
-        })
+        }
+        const timer = setTimeout(() => { giveUp(OVERLOADED(`no transform slot within ${settings.queueTimeoutMs} ms`)) }, settings.queueTimeoutMs)
+        if (signal?.aborted === true) {
+          giveUp(signal.reason)
+          return
+        }
+        signal?.addEventListener('abort', onAbort, { once: true })
+        waiters.push(waiter)
+        pump()
       })
     }
   }
 
-  return {
-    admit,
-    checkCapacity,
-    run: async (task, timeoutMs) => await admit().run(task, timeoutMs),
-    get queued () { return limit.pendingCount + reserved },
-    get running () { return limit.activeCount },
-    configure (settings) {
-      limit.concurrency = settings.maxConcurrent
-      maxQueue = settings.maxQueue
+  function startSlot (tenant: string): Slot {
+    let isOrphan = false
+    let ended = false
+    return {
+      orphan () {
+        if (ended || isOrphan || orphaned >= limit()) return
+        isOrphan = true
+        orphaned++
+        adjust(held, tenant, -1)
+        pump()
+      },
+      done (sample) {
+        if (ended) return
+        ended = true
+        running--
+        adjust(runningByTenant, tenant, -1)
+        if (isOrphan) orphaned--
+        else adjust(held, tenant, -1)
+        if (sample !== undefined && controller !== null) {
+          const before = controller.limit
+          controller.sample(sample.durationMs / Math.max(sample.work, 1e-3), waiters.length > 0)
+          if (controller.limit !== before) for (const listener of listeners) listener(controller.limit)
+        }
+        pump()
+      }
     }
+  }
+
+  return {
+    enter,
+    get queued () { return reserved },
+    get running () { return running },
+    state: () => ({
+      mode: controller === null ? 'fixed' : 'auto',
+      limit: limit(),
+      running,
+      orphaned,
+      waiting: waiters.length,
+      queued: reserved,
+      byTenant: Object.fromEntries(held)
+    }),
+    configure,
+    onLimit: (listener) => { listeners.push(listener) }
   }
 }

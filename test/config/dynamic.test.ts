@@ -23,7 +23,7 @@ test('the registry holds exactly the properties SPEC §7 calls dynamic, under th
   const variables = environmentVariables()
   for (const [key, configPath] of Object.entries(DYNAMIC_PROPERTIES)) assert.equal(variables.get(configPath), key, configPath)
   const named = /^(BREAKER_|LIMITS_|QUALITY_)/
-  const listed = new Set(['LOGIC_CACHE_TTL_MS', 'LOG_LEVEL', 'AVIF_ENABLED', 'WATERMARK_ENABLED', 'CACHE_CONTROL_DEFAULT'])
+  const listed = new Set(['LOGIC_CACHE_TTL_MS', 'ORIGIN_VERSION_TTL_MS', 'ORIGIN_STALE_IF_ERROR_MS', 'LOG_LEVEL', 'AVIF_ENABLED', 'WATERMARK_ENABLED', 'CACHE_CONTROL_DEFAULT'])
   const expected = [...variables.values()].filter((name) => named.test(name) || listed.has(name)).sort()
   assert.deepEqual(Object.keys(DYNAMIC_PROPERTIES).sort(), expected)
 })
@@ -115,19 +115,19 @@ test('describe tells each value\'s source and redacts secrets', () => {
 
 test('bound parts follow changes: the queue bound, a breaker timeout and the log level', async () => {
   const { config, dynamic, logger } = setup({ LIMITS_MAX_CONCURRENT_TRANSFORMS: '1' })
-  const limiter = createTransformLimiter({ maxConcurrent: 1, maxQueue: 64 })
+  const limiter = createTransformLimiter({ concurrency: 1, maxQueue: 64, queueTimeoutMs: 10000, tenantMaxShare: 1 })
   const breakers = createBreakers(config.breakers)
   const unbind = bindDynamicConfig(dynamic, { limiter, breakers, logger })
 
-  let release = (): void => {}
-  const blocked = new Promise<void>((resolve) => { release = resolve })
-  const running = limiter.run(async () => { await blocked })
-  const waiting = limiter.run(async () => {})
-  assert.doesNotThrow(() => { limiter.checkCapacity() })
+  // One transformation runs, one holds a place: a third place is free until the queue bound shrinks.
+  const running = await limiter.enter({ tenant: 't' }).slot()
+  const waiting = limiter.enter({ tenant: 't' })
+  const enterOnce = (): void => { limiter.enter({ tenant: 't' }).cancel() }
+  assert.doesNotThrow(enterOnce)
   dynamic.apply({ LIMITS_MAX_QUEUE: '1' }, 'dynamodb')
-  assert.throws(() => { limiter.checkCapacity() }, (error: unknown) => isDeliveryError(error) && error.code === 'OVERLOADED')
-  release()
-  await Promise.all([running, waiting])
+  assert.throws(enterOnce, (error: unknown) => isDeliveryError(error) && error.code === 'OVERLOADED')
+  running.done()
+  waiting.cancel()
 
   // A call that only ends when the breaker gives up: the dynamic timeout is what ends it.
   dynamic.apply({ LIMITS_MAX_QUEUE: '1', BREAKER_LOGIC_TIMEOUT_MS: '20' }, 'dynamodb')

@@ -49,21 +49,22 @@ test('a property changed in the table reaches a running instance within the poll
   await source.start()
   assert.equal(dynamic.get('LIMITS_MAX_QUEUE'), 5)
 
-  const limiter = createTransformLimiter({ maxConcurrent: 1, maxQueue: 64 })
+  const limiter = createTransformLimiter({ concurrency: 1, maxQueue: 64, queueTimeoutMs: 10000, tenantMaxShare: 1 })
   const breakers = createBreakers(config.breakers)
   t.after(() => { for (const breaker of Object.values(breakers)) breaker.circuit.shutdown() })
   bindDynamicConfig(dynamic, { limiter, breakers, logger })
 
-  let release = (): void => {}
-  const blocked = new Promise<void>((resolve) => { release = resolve })
-  const work = [limiter.run(async () => { await blocked }), limiter.run(async () => {})]
-  assert.doesNotThrow(() => { limiter.checkCapacity() })
+  // One transformation runs, one holds a place: a third place is free until the queue bound shrinks.
+  const running = await limiter.enter({ tenant: 't' }).slot()
+  const waiting = limiter.enter({ tenant: 't' })
+  const enterOnce = (): void => { limiter.enter({ tenant: 't' }).cancel() }
+  assert.doesNotThrow(enterOnce)
 
   await table.put('LIMITS_MAX_QUEUE', '1')
   await eventually(() => dynamic.get('LIMITS_MAX_QUEUE') === 1, 'the new queue bound')
-  assert.throws(() => { limiter.checkCapacity() }, (error: unknown) => isDeliveryError(error) && error.code === 'OVERLOADED')
-  release()
-  await Promise.all(work)
+  assert.throws(enterOnce, (error: unknown) => isDeliveryError(error) && error.code === 'OVERLOADED')
+  running.done()
+  waiting.cancel()
 
   await table.put('BREAKER_ORIGIN_TIMEOUT_MS', '20')
   await eventually(() => dynamic.get('BREAKER_ORIGIN_TIMEOUT_MS') === 20, 'the new breaker timeout')

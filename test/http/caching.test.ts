@@ -92,8 +92,9 @@ describe('HTTP caching semantics (SPEC §3)', () => {
     assert.equal(head.headers.get('content-length'), String(getBody.length))
   })
 
-  test('a replaced original gets a new ETag and new bytes, never the old transformation', async (t) => {
-    const testApp = await buildTestApp(t, { originals: { 'acme/news/photos/photo.jpg': photo } })
+  test('a replaced original gets a new ETag and new bytes once its version is checked again', async (t) => {
+    // ORIGIN_VERSION_TTL_MS=0: every request asks the origin (the default trusts a version for 30 s, SPEC §10.1).
+    const testApp = await buildTestApp(t, { originals: { 'acme/news/photos/photo.jpg': photo }, env: { ORIGIN_VERSION_TTL_MS: '0' } })
     const before = await testApp.server.inject(URL_400)
     const file = path.join(testApp.root, 'acme/news/photos/photo.jpg')
     fs.writeFileSync(file, await makeJpeg(800, 200))

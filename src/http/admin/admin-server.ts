@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { AppConfig } from '../../config/schema.ts'
 import type { DynamicConfig } from '../../config/dynamic.ts'
 import type { Breakers } from '../../resilience/breakers.ts'
+import type { LimiterState } from '../../transform/limiter.ts'
 import { registerSecurityHeaders } from '../plugins/security-headers.ts'
 
 export interface AdminServerOptions {
@@ -11,6 +12,8 @@ export interface AdminServerOptions {
   dynamic: DynamicConfig
   breakers: Breakers
   logger: Logger
+  /** The transform limiter: its (adaptive) limit and occupancy. */
+  limiter?: () => LimiterState
 }
 
 type AdminErrorCode = 'UNAUTHORIZED' | 'READ_ONLY' | 'UNKNOWN_PROPERTY' | 'NOT_DYNAMIC' | 'INVALID_VALUE' | 'INVALID_REQUEST' | 'NOT_FOUND' | 'INTERNAL_ERROR'
@@ -23,6 +26,7 @@ const INDEX_PAGE = `<!doctype html>
 <ul>
 <li><a href="/admin/config">/admin/config</a>: effective configuration, each value with its source</li>
 <li><a href="/admin/breakers">/admin/breakers</a>: circuit breakers, state, settings and counters</li>
+<li><a href="/admin/limiter">/admin/limiter</a>: the transform limit (adaptive or fixed), running, orphaned and waiting transformations per tenant</li>
 <li><code>PUT /admin/config/:key</code> with <code>{"value": …}</code> and <code>Authorization: Bearer &lt;ADMIN_TOKEN&gt;</code>:
 change a dynamic property on this instance (<code>null</code> removes the override)</li>
 </ul>
@@ -61,6 +65,11 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
   server.get('/admin/config', async () => ({
     properties: Object.fromEntries(dynamic.describe().map(({ key, ...entry }) => [key, entry]))
   }))
+
+  server.get('/admin/limiter', async (_request, reply) => {
+    if (options.limiter === undefined) return await send(reply, 404, 'NOT_FOUND', 'No transform limiter on this server')
+    return options.limiter()
+  })
 
   server.get('/admin/breakers', async () => ({
     breakers: Object.values(breakers).map((breaker) => {

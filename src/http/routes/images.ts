@@ -8,6 +8,8 @@ import { parseImageQuery } from '../query.ts'
 export interface ImageRouteOptions {
   deliverImage: (request: ImageRequest) => Promise<DeliveredImage>
   maxOutputDimension: () => number
+  /** A client left before its answer (`request.aborted`, SPEC §8). */
+  onAborted: (tenantTag: string, route: string) => void
 }
 
 const API_PREFIX = '/api/v1'
@@ -65,6 +67,14 @@ async function serve (
     maxOutputDimension: options.maxOutputDimension()
   })
 
+  // The client leaving aborts its work: a queued transformation gives its place back (SPEC §10.2).
+  const departure = new AbortController()
+  const onClose = (): void => {
+    if (reply.raw.writableFinished) return
+    departure.abort(new DeliveryError('CLIENT_CLOSED_REQUEST'))
+    options.onAborted(request.delivery?.tenantTag ?? UNKNOWN_TENANT, request.routeOptions.url ?? '')
+  }
+  reply.raw.once('close', onClose)
   const delivered = await options.deliverImage({
     target,
     imageId,
@@ -73,6 +83,7 @@ async function serve (
     accept: request.headers.accept ?? '',
     ifNoneMatch: request.headers['if-none-match'],
     requestId: request.id,
+    signal: departure.signal,
     onTenant: (tenant, tenantTag) => { request.delivery = { tenant, tenantTag, cacheHit: null } }
   })
   request.delivery = { ...request.delivery, cacheHit: delivered.cacheStatus === 'HIT', transformMs: delivered.transformMs }

@@ -1,0 +1,15 @@
+import type { Transformation } from '../transform/transformation.ts'
+
+/** What the query string asks for, before the bucket's logic is known. */
+export interface ImageQuery {
+  /** A named rule of the bucket (`rule`). */
+  rule?: string
+  /** Parameters given with the rule (`dpr`, `fm`), or every ad-hoc parameter without one. */
+  transformation: Transformation
+  /** True when ad-hoc parameters (not only a rule and its overrides) were given. */
+  isAdHoc: boolean
+  /** `s`: signature of the ad-hoc parameters (SPEC §5). */
+  signature?: string
+  /** Every parameter but `s`, values exactly as in the URL, for signature checks. */
+  rawPairs: ReadonlyArray<readonly [string, string]>
+}
