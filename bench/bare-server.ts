@@ -6,14 +6,11 @@ import sharp from 'sharp'
 /**
  * The baseline of `npm run bench`: the least code that does the service's work with the same
  * library. `GET /<id>?w=&q=&fm=jpeg|webp` reads `<BARE_ROOT>/<id>` and resizes it with sharp's
- * defaults. With `BARE_MEMO=1` each URL is transformed once and then served from memory, the
- * baseline of a cache hit. No validation beyond what keeps the process alive: it is a yardstick,
- * not a server to expose.
+ * defaults, for the uncached workloads (cache hits are compared with bench/ceiling-server.ts). No
+ * validation beyond what keeps the process alive: it is a yardstick, not a server to expose.
  */
 
 const root = path.resolve(process.env.BARE_ROOT ?? '.')
-const memoize = process.env.BARE_MEMO === '1'
-const memo = new Map<string, Promise<Output>>()
 
 interface Output { bytes: Buffer, contentType: string }
 
@@ -27,26 +24,15 @@ async function render (url: URL): Promise<Output> {
   return { bytes: await image.jpeg({ quality, progressive: true }).toBuffer(), contentType: 'image/jpeg' }
 }
 
-function outputOf (url: URL): Promise<Output> {
-  if (!memoize) return render(url)
-  let output = memo.get(url.href)
-  if (output === undefined) {
-    output = render(url)
-    memo.set(url.href, output)
-  }
-  return output
-}
-
 const server = http.createServer((request, response) => {
   const url = new URL(request.url ?? '/', 'http://bare')
   if (url.pathname === '/healthcheck') {
     response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"UP"}')
     return
   }
-  outputOf(url).then((output) => {
+  render(url).then((output) => {
     response.writeHead(200, { 'content-type': output.contentType, 'content-length': output.bytes.length }).end(output.bytes)
   }, (error: unknown) => {
-    if (memoize) memo.delete(url.href)
     const missing = error instanceof Error && 'code' in error && error.code === 'ENOENT'
     response.writeHead(missing ? 404 : 500, { 'content-type': 'text/plain' }).end(String(error))
   })
