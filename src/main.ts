@@ -1,3 +1,4 @@
+import './lifecycle/threadpool.ts'
 import os from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type App } from './app.ts'

@@ -137,7 +137,14 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
 
   return {
     requestCompleted (request) {
-      const tags = tagsOf({ route: request.route, status: String(request.status), tenant: request.tenant, format: request.format })
+      const tags = tagsOf({
+        route: request.route,
+        status: String(request.status),
+        // SPEC §8: 5xx share monitors and canaries need the class, not every code.
+        status_class: `${Math.floor(request.status / 100)}xx`,
+        tenant: request.tenant,
+        format: request.format
+      })
       safely(() => {
         client.increment(METRIC_NAMES.requestCount, 1, tags)
         client.timing(METRIC_NAMES.requestDuration, roundMs(request.durationMs), tags)

@@ -1,3 +1,4 @@
+import '../lifecycle/threadpool.ts'
 import type ddTrace from 'dd-trace'
 
 /**

@@ -1,21 +1,25 @@
 /**
- * The adaptive transform limit of `LIMITS_MAX_CONCURRENT_TRANSFORMS=auto` (SPEC §10.2): a gradient
- * limit in the manner of Netflix's concurrency-limits, on the measured time per unit of work (ms
- * per source megapixel, so a mix of large and small originals reads as one signal).
+ * The adaptive transform limit of `LIMITS_MAX_CONCURRENT_TRANSFORMS=auto` (SPEC §10.2): the number
+ * of transformations running at once that gives the machine's highest throughput, found by hill
+ * climbing on measured work per second.
  *
- * While transformations queue, each window of samples compares the recent time per unit with the
- * baseline (the lowest seen): within `TOLERANCE` of it, one more slot (running more still adds
- * throughput); beyond, the limit shrinks by the same ratio (`limit × baseline / recent`, at most
- * halved): running more only made each transformation slower, the CPUs are full. The limit settles
- * where one more transformation would cost more latency than it adds throughput. Without queueing
- * there is no evidence either way and the limit stays.
- * The baseline is the lowest time per unit seen since the controller started; setting the property
- * to a number and back to `auto` (admin port, dynamic source) starts a new one.
+ * Latency alone misleads here: libvips spreads one transformation over every core, so running two
+ * at once doubles each one's time while still adding throughput (decode phases are single-threaded,
+ * I/O leaves cores idle). So, while work queues, each window measures the work finished per second
+ * (output megapixels plus source megabytes, so a mix of large and small originals reads as one
+ * signal) at the current limit and compares it with the window before: going up continues only
+ * for a gain of more than `MIN_GAIN`, going down continues as long as no more than that is lost.
+ * The limit so settles, by one either way, at the point where one more slot stops adding
+ * throughput and would only add latency.
+ * Without queueing there is no evidence either way and the limit stays.
  */
 export interface ConcurrencyController {
   readonly limit: number
-  /** One finished transformation: its time per unit of work, and whether work was waiting. */
-  sample: (msPerUnit: number, saturated: boolean) => void
+  /**
+   * One finished transformation: its units of work, whether work was waiting, and the time it
+   * finished (ms, monotonic).
+   */
+  sample: (work: number, saturated: boolean, nowMs: number) => void
 }
 
 export interface ControllerOptions {
@@ -24,37 +28,56 @@ export interface ControllerOptions {
   initial: number
 }
 
-/** Weight of a new sample in the recent average. */
-const SMOOTHING = 0.2
-/** Recent latency up to this multiple of the baseline still counts as "not growing". */
-const TOLERANCE = 1.25
-/** Below this many samples a window says too little. */
-const MIN_WINDOW = 8
+/** Throughput must grow by more than this for a move to count as better. */
+const MIN_GAIN = 0.03
+/** A window is at least this many completions and this long. */
+const MIN_WINDOW_SAMPLES = 8
+const MIN_WINDOW_MS = 500
 
 export function createConcurrencyController (options: ControllerOptions): ConcurrencyController {
   let limit = options.initial
-  let recent: number | null = null
-  let baseline = Number.POSITIVE_INFINITY
+  let direction = 1
+  let previous: number | null = null
+  let windowStart: number | null = null
+  let windowWork = 0
   let samples = 0
   let saturatedSamples = 0
 
+  const clamp = (value: number): number => Math.min(options.max, Math.max(options.min, value))
+
   return {
     get limit () { return limit },
-    sample (msPerUnit, saturated) {
-      if (!(msPerUnit > 0) || !Number.isFinite(msPerUnit)) return
-      recent = recent === null ? msPerUnit : recent + SMOOTHING * (msPerUnit - recent)
-      baseline = Math.min(baseline, recent)
+    sample (work, saturated, nowMs) {
+      if (!(work > 0) || !Number.isFinite(work) || !Number.isFinite(nowMs)) return
+      if (windowStart === null) {
+        windowStart = nowMs
+        return
+      }
+      windowWork += work
       samples++
       if (saturated) saturatedSamples++
-      if (samples < Math.max(MIN_WINDOW, limit)) return
+      if (samples < Math.max(MIN_WINDOW_SAMPLES, 2 * limit) || nowMs - windowStart < MIN_WINDOW_MS) return
+      const throughput = windowWork / (nowMs - windowStart)
       const wasSaturated = saturatedSamples * 2 >= samples
+      windowStart = nowMs
+      windowWork = 0
       samples = 0
       saturatedSamples = 0
-      if (wasSaturated) {
-        const gradient = baseline / recent
-        const next = gradient * TOLERANCE >= 1 ? limit + 1 : Math.floor(limit * Math.max(0.5, gradient))
-        limit = Math.min(options.max, Math.max(options.min, next))
+      if (!wasSaturated) {
+        previous = null
+        return
       }
+      if (previous !== null) {
+        // Up only for a real gain; down as long as nothing real is lost: on a plateau the limit
+        // drifts to its low end, where the same throughput costs the least latency and memory.
+        const better = direction > 0 ? throughput > previous * (1 + MIN_GAIN) : throughput >= previous * (1 - MIN_GAIN)
+        if (!better) direction = -direction
+      }
+      previous = throughput
+      const next = clamp(limit + direction)
+      // At a bound, turn back so the next window measures the other side.
+      if (next === limit) direction = -direction
+      limit = next
     }
   }
 }

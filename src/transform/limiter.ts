@@ -25,8 +25,8 @@ export interface Ticket {
 }
 
 export interface Slot {
-  /** The transformation ended: its duration per unit of work feeds the adaptive limit. */
-  done: (sample?: { durationMs: number, work: number }) => void
+  /** The transformation ended; the work it did (see transform-image.ts) feeds the adaptive limit. */
+  done: (sample?: { work: number }) => void
   /**
    * Every client of the transformation left while libvips still runs (it cannot always be stopped:
    * an AVIF encode runs to completion). The slot is freed for waiting work unless as many orphans
@@ -76,7 +76,11 @@ interface Waiter {
 
 const OVERLOADED = (reason: string): DeliveryError => new DeliveryError('OVERLOADED', `Server overloaded: ${reason}`, { retryAfterSeconds: 1 })
 
-export function createTransformLimiter (initial: LimiterSettings, cpus = os.availableParallelism()): TransformLimiter {
+export function createTransformLimiter (
+  initial: LimiterSettings,
+  cpus = os.availableParallelism(),
+  now: () => number = () => performance.now()
+): TransformLimiter {
   let settings = initial
   let controller: ConcurrencyController | null = null
   let fixedLimit = 1
@@ -210,7 +214,7 @@ export function createTransformLimiter (initial: LimiterSettings, cpus = os.avai
         else adjust(held, tenant, -1)
         if (sample !== undefined && controller !== null) {
           const before = controller.limit
-          controller.sample(sample.durationMs / Math.max(sample.work, 1e-3), waiters.length > 0)
+          controller.sample(sample.work, waiters.length > 0, now())
           if (controller.limit !== before) for (const listener of listeners) listener(controller.limit)
         }
         pump()

@@ -88,7 +88,7 @@ export function createTransformer (deps: TransformerDeps): (job: TransformJob) =
     const orphan = (): void => { slot.orphan() }
     signal?.addEventListener('abort', orphan, { once: true })
     void work.then(() => {
-      slot.done({ durationMs: performance.now() - started, work: workUnits(plan, source.size) })
+      slot.done({ work: workUnits(plan, source.size) })
     }, () => { slot.done() }).finally(() => { signal?.removeEventListener('abort', orphan) })
 
     let timer: NodeJS.Timeout | undefined

@@ -66,7 +66,7 @@ describe('DogStatsD buffering (several metrics per datagram)', () => {
       assert.equal(packet.tags.host, 'test-host', packet.raw)
     }
     assert.deepEqual(statsd.named(`${PREFIX}request.count`)[0]?.tags, {
-      ...GLOBAL, route: ROUTE, status: '200', tenant: 'acme', format: 'webp'
+      ...GLOBAL, route: ROUTE, status: '200', status_class: '2xx', tenant: 'acme', format: 'webp'
     })
     assert.equal(statsd.named(`${PREFIX}request.duration`)[0]?.value, 48.25)
     assert.deepEqual(statsd.named(`${PREFIX}origin.bytes`)[0]?.tags, { ...GLOBAL, tenant: 'acme' })

@@ -44,21 +44,21 @@ describe('DogStatsD metrics', () => {
     assert.deepEqual([...BREAKER_EVENTS], ['open', 'close', 'halfopen', 'fallback', 'timeout', 'failure'])
   })
 
-  test('a completed request is a counter and a timing tagged with route, status, tenant and format', async () => {
+  test('a completed request is a counter and a timing tagged with route, status, its class, tenant and format', async () => {
     metrics.requestCompleted({ route: '/tenants/:tenant/images/*', status: 200, tenant: 'acme', format: 'webp', durationMs: 12.5 })
     await statsd.waitFor((packets) => packets.length >= 2)
     assert.deepEqual(statsd.packets.map((packet) => packet.raw), [
       'delivery_images.request.count:1|c|#env:test,app:delivery-images,host:test-host,' +
-        'route:/tenants/:tenant/images/*,status:200,tenant:acme,format:webp',
+        'route:/tenants/:tenant/images/*,status:200,status_class:2xx,tenant:acme,format:webp',
       'delivery_images.request.duration:12.5|ms|#env:test,app:delivery-images,host:test-host,' +
-        'route:/tenants/:tenant/images/*,status:200,tenant:acme,format:webp'
+        'route:/tenants/:tenant/images/*,status:200,status_class:2xx,tenant:acme,format:webp'
     ])
   })
 
   test('unknown tags are left out rather than sent empty', async () => {
     metrics.requestCompleted({ route: 'unmatched', status: 404, tenant: null, format: null, durationMs: 1 })
     await statsd.waitFor((packets) => packets.length >= 2)
-    assert.deepEqual(statsd.packets[0]?.tags, { env: 'test', app: 'delivery-images', host: 'test-host', route: 'unmatched', status: '404' })
+    assert.deepEqual(statsd.packets[0]?.tags, { env: 'test', app: 'delivery-images', host: 'test-host', route: 'unmatched', status: '404', status_class: '4xx' })
   })
 
   test('a transformation is both a timing and a gauge of the same name', async () => {

@@ -83,7 +83,7 @@ describe('metrics of real requests (SPEC §8)', () => {
     assert.equal(count?.type, 'c')
     assert.equal(count?.value, 1)
     assert.deepEqual(count?.tags, {
-      env: 'test', app: 'delivery-images', host: 'test-host', route: ROUTE, status: '200', tenant: 't', format: 'jpeg'
+      env: 'test', app: 'delivery-images', host: 'test-host', route: ROUTE, status: '200', status_class: '2xx', tenant: 't', format: 'jpeg'
     })
     const duration = app.statsd.named(`${PREFIX}request.duration`)[0]
     assert.equal(duration?.type, 'ms')

@@ -84,16 +84,18 @@ test('an orphan frees its slot for waiting work, but no more orphans than slots'
 })
 
 test('auto starts at the CPU count and reports changes of the limit', async () => {
-  const limiter = createTransformLimiter(settings({ concurrency: 'auto', tenantMaxShare: 1, maxQueue: 64 }), 2)
+  let clock = 0
+  const limiter = createTransformLimiter(settings({ concurrency: 'auto', tenantMaxShare: 1, maxQueue: 64 }), 2, () => clock)
   const seen: number[] = []
   limiter.onLimit((limit) => seen.push(limit))
   assert.deepEqual([limiter.state().mode, limiter.state().limit], ['auto', 2])
   // Saturated, latency not growing: the limit rises.
   const busy = await limiter.enter({ tenant: 'a' }).slot()
   let slot = await limiter.enter({ tenant: 'a' }).slot()
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 200; i++) {
     const next = limiter.enter({ tenant: 'a' }).slot()
-    slot.done({ durationMs: 100, work: 1 })
+    clock += 100 / limiter.state().limit
+    slot.done({ work: 1 })
     slot = await next
   }
   slot.done()
