@@ -134,8 +134,8 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       watermark: watermark === null ? null : [watermark.image.id, watermark.placement]
     })
     const etag = `"${imageKey}"`
-    const servedStale = known.failure === null ? 'HIT' : 'STALE'
-    if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, servedStale)
+    const fromCache = known.failure === null ? 'HIT' : 'STALE'
+    if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, fromCache)
 
     return await withSpan('image.transformation', { tenant: bucket.tenant }, async (span) => {
       let led = false
@@ -153,7 +153,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       if (!hit) deps.metrics.cacheMiss({ tenant })
       else if (known.failure !== null) deps.metrics.cacheStale({ tenant, format })
       else deps.metrics.cacheHit({ tenant, format })
-      return deliver(etag, varyAccept, found.image, hit ? servedStale : 'MISS', hit ? null : found.transformMs)
+      return deliver(etag, varyAccept, found.image, hit ? fromCache : 'MISS', hit ? null : found.transformMs)
     })
   }
 }

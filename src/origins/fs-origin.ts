@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { DeliveryError } from '../errors.ts'
-import { checkOriginKey, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
+import { checkOriginKey, originalChanged, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG'])
 
@@ -40,7 +40,7 @@ export function createFsOrigin (root: string): Origin {
     const file = resolve(key)
     const version = await stat(key, request)
     if (request.expectedVersion !== undefined && request.expectedVersion.tag !== version.tag) {
-      throw new DeliveryError('UPSTREAM_ERROR', 'The original changed while it was being read')
+      throw originalChanged()
     }
     return { input: file, size: version.size, version }
   }

@@ -71,3 +71,13 @@ export function checkOriginKey (key: string): CheckedKey {
   }
   return { bucketPrefix: bucketParts.join('/'), imageId }
 }
+
+/** The cause of an UPSTREAM_ERROR that only means "replaced since its version was checked". */
+export class OriginalChanged extends Error {
+  override name = 'OriginalChanged'
+}
+
+/** A read found another version than the one the caller's cache key was built from (S3 412 to If-Match). */
+export function originalChanged (cause?: unknown): DeliveryError {
+  return new DeliveryError('UPSTREAM_ERROR', 'The original changed while it was being read', { cause: new OriginalChanged('version mismatch', { cause }) })
+}

@@ -2,7 +2,7 @@ import { addAbortSignal, type Readable } from 'node:stream'
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { DeliveryError, isDeliveryError } from '../errors.ts'
 import type { Breaker } from '../resilience/breakers.ts'
-import { checkOriginKey, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
+import { checkOriginKey, originalChanged, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
 
 export interface S3OriginOptions {
   client: S3Client
@@ -141,7 +141,7 @@ function translate (error: unknown, signal: AbortSignal): DeliveryError {
   const { name, $metadata } = error as SdkError
   const status = $metadata?.httpStatusCode
   if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) return new DeliveryError('IMAGE_NOT_FOUND')
-  if (status === 412) return new DeliveryError('UPSTREAM_ERROR', 'The original changed while it was being read', { cause: error })
+  if (status === 412) return originalChanged(error)
   if (signal.aborted || name === 'AbortError' || name === 'TimeoutError' || name === 'RequestTimeout') {
     return new DeliveryError('UPSTREAM_TIMEOUT', 'The storage did not answer in time', { cause: error })
   }

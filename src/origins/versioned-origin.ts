@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import { isDeliveryError, type DeliveryError } from '../errors.ts'
 import { createSingleFlight } from '../resilience/single-flight.ts'
-import type { Origin, OriginRequest, Source, SourceVersion } from './origin.ts'
+import { OriginalChanged, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
 
 export interface VersionedOriginOptions {
   /** `ORIGIN_VERSION_TTL_MS`: how long a known version is trusted without asking the origin. */
@@ -50,13 +50,13 @@ export function createVersionedOrigin (origin: Origin, options: VersionedOriginO
   const reads = createSingleFlight<Source>()
 
   async function check (key: string, request: OriginRequest): Promise<SourceVersion> {
-    // The check is shared: no single request's signal may cancel it for the others.
-    const { signal: _signal, ...shared } = request
-    return await checks.run(key, async () => {
-      const version = await origin.stat(key, shared)
+    // One check for every concurrent request; it is cancelled only once all of them have left.
+    const { signal, ...shared } = request
+    return await checks.run(key, async (checkSignal) => {
+      const version = await origin.stat(key, { ...shared, signal: checkSignal })
       seen.set(key, { version, checkedAt: now() })
       return version
-    })
+    }, signal)
   }
 
   return {
@@ -84,8 +84,9 @@ export function createVersionedOrigin (origin: Origin, options: VersionedOriginO
         return await reads.run(`${key}\n${version.tag}`, async (readSignal) =>
           await origin.get(key, { ...shared, expectedVersion: version, signal: readSignal }), signal)
       } catch (error) {
-        // Replaced or gone since it was checked: the next request asks the origin again.
-        if (isDeliveryError(error) && (error.code === 'IMAGE_NOT_FOUND' || error.code === 'UPSTREAM_ERROR')) seen.delete(key)
+        // Replaced or gone since it was checked: the next request asks the origin again. (A failing
+        // storage is not that: the version stays, for stale-if-error.)
+        if (isDeliveryError(error) && (error.code === 'IMAGE_NOT_FOUND' || error.cause instanceof OriginalChanged)) seen.delete(key)
         throw error
       }
     }

@@ -39,6 +39,7 @@ export function createConcurrencyController (options: ControllerOptions): Concur
   let direction = 1
   let previous: number | null = null
   let windowStart: number | null = null
+  let lastSample = 0
   let windowWork = 0
   let samples = 0
   let saturatedSamples = 0
@@ -49,10 +50,16 @@ export function createConcurrencyController (options: ControllerOptions): Concur
     get limit () { return limit },
     sample (work, saturated, nowMs) {
       if (!(work > 0) || !Number.isFinite(work) || !Number.isFinite(nowMs)) return
-      if (windowStart === null) {
+      // The first sample, or one after an idle gap, starts a window: idle time is not lost throughput.
+      if (windowStart === null || nowMs - lastSample > MIN_WINDOW_MS) {
         windowStart = nowMs
+        lastSample = nowMs
+        windowWork = 0
+        samples = 0
+        saturatedSamples = 0
         return
       }
+      lastSample = nowMs
       windowWork += work
       samples++
       if (saturated) saturatedSamples++

@@ -13,7 +13,7 @@ export interface LimiterSettings {
   tenantMaxShare: number
 }
 
-/** A transformation's place: taken before its original is fetched, so a burst cannot hold more originals than the queue allows. */
+/** A transformation's place in the queue; its original is read once the slot is granted. */
 export interface Ticket {
   /**
    * Waits for a slot. Rejects with 503 OVERLOADED after `queueTimeoutMs`, or with the signal's
@@ -47,14 +47,14 @@ export interface LimiterState {
 }
 
 /**
- * Bounds CPU-heavy work (SPEC §10.2): at most `limit` transformations run, at most `maxQueue` wait
- * (or fetch their original), nobody waits longer than `queueTimeoutMs`, a client that leaves gives
+ * Bounds CPU-heavy work (SPEC §10.2): at most `limit` transformations run (reading their original
+ * included), at most `maxQueue` wait, nobody waits longer than `queueTimeoutMs`, a client that leaves gives
  * its place back at once, and while other tenants wait no tenant holds more than `tenantMaxShare`
  * of slots + queue. When a slot frees, the waiting tenant with the fewest running transformations
  * goes first, so one tenant's flood cannot starve another's steady trickle.
  *
  * Hand-written: p-limit/p-queue have neither per-tenant shares, nor removal of a departed waiter,
- * nor a limit that adapts to measured latency.
+ * nor a limit that adapts to measured throughput.
  */
 export interface TransformLimiter {
   /** Takes a place or throws 503 OVERLOADED (queue full, or the tenant over its share). */
@@ -85,7 +85,7 @@ export function createTransformLimiter (
   let controller: ConcurrencyController | null = null
   let fixedLimit = 1
   const listeners: Array<(limit: number) => void> = []
-  /** Places per tenant: holding a ticket, waiting, or running (not orphans). */
+  /** Places per tenant: waiting or running, orphans included. */
   const held = new Map<string, number>()
   const runningByTenant = new Map<string, number>()
   const waiters: Waiter[] = []
@@ -138,11 +138,14 @@ export function createTransformLimiter (
   function enter ({ tenant, signal }: { tenant: string, signal?: AbortSignal | undefined }): Ticket {
     signal?.throwIfAborted()
     const total = running - orphaned + reserved
-    if (total >= capacity()) throw OVERLOADED('transform queue full')
-    const others = total - (held.get(tenant) ?? 0)
-    if (others > 0 && (held.get(tenant) ?? 0) + 1 > Math.max(1, Math.floor(settings.tenantMaxShare * capacity()))) {
-      throw OVERLOADED('this tenant holds its share of the transform capacity')
-    }
+    const mine = held.get(tenant) ?? 0
+    const share = Math.max(1, Math.floor(settings.tenantMaxShare * capacity()))
+    const others = total - mine
+    if (others > 0 && mine + 1 > share) throw OVERLOADED('this tenant holds its share of the transform capacity')
+    // Full because of another tenant's flood: a tenant still under its share gets in anyway (up to
+    // one share beyond capacity), so a flood that arrived first cannot lock the others out.
+    const hogged = [...held].some(([other, places]) => other !== tenant && places > share)
+    if (total >= capacity() && !(hogged && total < capacity() + share)) throw OVERLOADED('transform queue full')
     reserved++
     adjust(held, tenant, 1)
     let state: 'holding' | 'waiting' | 'granted' | 'left' = 'holding'
@@ -202,7 +205,7 @@ export function createTransformLimiter (
         if (ended || isOrphan || orphaned >= limit()) return
         isOrphan = true
         orphaned++
-        adjust(held, tenant, -1)
+        // Still counted in the tenant's places: abandoning work over and over cannot widen a share.
         pump()
       },
       done (sample) {
@@ -211,7 +214,7 @@ export function createTransformLimiter (
         running--
         adjust(runningByTenant, tenant, -1)
         if (isOrphan) orphaned--
-        else adjust(held, tenant, -1)
+        adjust(held, tenant, -1)
         if (sample !== undefined && controller !== null) {
           const before = controller.limit
           controller.sample(sample.work, waiters.length > 0, now())

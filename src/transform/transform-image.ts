@@ -87,6 +87,8 @@ export function createTransformer (deps: TransformerDeps): (job: TransformJob) =
     // libvips cannot always be stopped: the slot is held until it really ends, unless everyone left.
     const orphan = (): void => { slot.orphan() }
     signal?.addEventListener('abort', orphan, { once: true })
+    // Everyone may have left during the read or the probe: the work then runs for nobody.
+    if (signal?.aborted === true) orphan()
     void work.then(() => {
       slot.done({ work: workUnits(plan, source.size) })
     }, () => { slot.done() }).finally(() => { signal?.removeEventListener('abort', orphan) })

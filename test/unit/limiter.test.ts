@@ -105,3 +105,16 @@ test('auto starts at the CPU count and reports changes of the limit', async () =
   limiter.configure(settings({ concurrency: 3 }))
   assert.deepEqual([limiter.state().mode, limiter.state().limit], ['fixed', 3])
 })
+
+test('a flood that filled the capacity alone cannot lock another tenant out', async () => {
+  // Capacity 1 slot + 3 queue = 4; share 0.5 = 2 places.
+  const limiter = createTransformLimiter(settings({ concurrency: 1, maxQueue: 3 }))
+  const running = await limiter.enter({ tenant: 'flood' }).slot()
+  const flood = [limiter.enter({ tenant: 'flood' }), limiter.enter({ tenant: 'flood' }), limiter.enter({ tenant: 'flood' })]
+  assert.throws(() => limiter.enter({ tenant: 'flood' }), overloaded)
+  const quiet = [limiter.enter({ tenant: 'quiet' }), limiter.enter({ tenant: 'quiet' })]
+  assert.throws(() => limiter.enter({ tenant: 'quiet' }), overloaded, 'but only up to its share')
+  for (const ticket of [...flood, ...quiet]) ticket.cancel()
+  running.done()
+  assert.deepEqual(limiter.state().byTenant, {})
+})

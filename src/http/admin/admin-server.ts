@@ -26,7 +26,7 @@ const INDEX_PAGE = `<!doctype html>
 <ul>
 <li><a href="/admin/config">/admin/config</a>: effective configuration, each value with its source</li>
 <li><a href="/admin/breakers">/admin/breakers</a>: circuit breakers, state, settings and counters</li>
-<li><a href="/admin/limiter">/admin/limiter</a>: the transform limit (adaptive or fixed), running, orphaned and waiting transformations per tenant</li>
+<li><a href="/admin/limiter">/admin/limiter</a>: the transform limit (adaptive or fixed), running, orphaned and waiting transformations, and the places each tenant holds</li>
 <li><code>PUT /admin/config/:key</code> with <code>{"value": …}</code> and <code>Authorization: Bearer &lt;ADMIN_TOKEN&gt;</code>:
 change a dynamic property on this instance (<code>null</code> removes the override)</li>
 </ul>

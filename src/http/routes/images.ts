@@ -86,7 +86,7 @@ async function serve (
     signal: departure.signal,
     onTenant: (tenant, tenantTag) => { request.delivery = { tenant, tenantTag, cacheHit: null } }
   })
-  request.delivery = { ...request.delivery, cacheHit: delivered.cacheStatus === 'HIT', transformMs: delivered.transformMs }
+  request.delivery = { ...request.delivery, cacheHit: delivered.cacheStatus !== 'MISS', transformMs: delivered.transformMs }
 
   void reply
     .header('etag', delivered.etag)
