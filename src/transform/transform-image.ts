@@ -73,6 +73,8 @@ export function createTransformer (deps: TransformerDeps): (job: TransformJob) =
       source = await job.readOriginal(signal)
       const info = await probeSource(source.input, settings.maxSourcePixels)
       plan = planTransform(job.transformation, info, job.accepts, settings, job.watermark?.placement ?? null)
+      // Everyone may have left during the read or the probe: then nothing is transformed at all.
+      signal?.throwIfAborted()
     } catch (error) {
       slot.done()
       throw error
@@ -87,8 +89,6 @@ export function createTransformer (deps: TransformerDeps): (job: TransformJob) =
     // libvips cannot always be stopped: the slot is held until it really ends, unless everyone left.
     const orphan = (): void => { slot.orphan() }
     signal?.addEventListener('abort', orphan, { once: true })
-    // Everyone may have left during the read or the probe: the work then runs for nobody.
-    if (signal?.aborted === true) orphan()
     void work.then(() => {
       slot.done({ work: workUnits(plan, source.size) })
     }, () => { slot.done() }).finally(() => { signal?.removeEventListener('abort', orphan) })

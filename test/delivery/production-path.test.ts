@@ -113,6 +113,22 @@ test('a client that leaves while queued gives its place back: no origin read, no
   assert.equal((await app.server.inject(`${BUCKET_PATH}/a.jpg?w=44`)).headers['x-cache'], 'MISS')
 })
 
+test('a client that leaves while its original is read gets nothing transformed', async (t) => {
+  const { app, hold } = await setup(t, { LIMITS_MAX_CONCURRENT_TRANSFORMS: '1' })
+  const port = await listenLocally(app.server)
+  const gate = hold(/slow\.jpg$/)
+  const socket = net.connect(port, '127.0.0.1')
+  await once(socket, 'connect')
+  socket.write(`GET ${BUCKET_PATH}/slow.jpg?w=52 HTTP/1.1\r\nhost: x\r\n\r\n`)
+  await gate.reached
+  socket.destroy()
+  await once(socket, 'close')
+  gate.release()
+  await waitFor(() => app.limiter().running === 0)
+  assert.equal(app.limiter().orphaned, 0, 'nothing went on running for nobody')
+  assert.equal((await app.server.inject(`${BUCKET_PATH}/slow.jpg?w=52`)).headers['x-cache'], 'MISS', 'and nothing was cached')
+})
+
 test('a wait over LIMITS_QUEUE_TIMEOUT_MS is 503 OVERLOADED with Retry-After', async (t) => {
   const { app, hold } = await setup(t, { LIMITS_MAX_CONCURRENT_TRANSFORMS: '1', LIMITS_QUEUE_TIMEOUT_MS: '50' })
   const gate = hold(/slow\.jpg$/)
