@@ -2,8 +2,8 @@ import { DeliveryError } from '../errors.ts'
 import type { BucketLogic, BucketRef, CallContext, LogicProvider } from '../logic/bucket-logic.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { withSpan } from '../observability/tracer.ts'
-import { originKey, readSource, type OriginRequest, type Source } from '../origins/origin.ts'
-import type { KnownVersion, VersionedOrigin } from '../origins/versioned-origin.ts'
+import { originKey, readSource, type OriginRequest, type Source, type SourceVersion } from '../origins/origin.ts'
+import type { VersionedOrigin } from '../origins/versioned-origin.ts'
 import type { CachedImage, ImageCache } from '../cache/image-cache.ts'
 import { createSingleFlight } from '../resilience/single-flight.ts'
 import { acceptClass } from '../transform/negotiate-format.ts'
@@ -98,6 +98,8 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const originRequest: OriginRequest = { maxBytes: settings.maxSourceBytes, requestId: request.requestId, ...(request.signal === undefined ? {} : { signal: request.signal }) }
     const known = await deps.origin.version(key, originRequest)
     const { version } = known
+    // What was not transformed now is a HIT, or STALE while the origin fails (SPEC §10.1).
+    const fromCache: CacheStatus = known.failure === null ? 'HIT' : 'STALE'
     const deliver = (etag: string, varyAccept: boolean, image: CachedImage | null, cacheStatus: CacheStatus, transformMs: number | null = null): DeliveredImage => ({
       image,
       etag,
@@ -111,12 +113,12 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const readOriginal = async (signal: AbortSignal | undefined): Promise<Source> => {
       // The origin is failing: only what needs no original can be served (SPEC §10.1).
       if (known.failure !== null) throw known.failure
-      return await fetchOriginal(deps, key, known, { ...originRequest, ...(signal === undefined ? {} : { signal }) }, tenant)
+      return await fetchOriginal(deps, key, version, { ...originRequest, ...(signal === undefined ? {} : { signal }) }, tenant)
     }
 
     if (isEmptyTransformation(transformation) && watermark === null) {
       const etag = `"${passthroughKey(key, version)}"`
-      if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, known.failure === null ? 'HIT' : 'STALE')
+      if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, fromCache)
       const source = await readOriginal(request.signal)
       const original = { bytes: await readSource(source), contentType: await passthroughType(source, settings.maxSourcePixels), lastModified: source.version.lastModified }
       return deliver(etag, false, original, 'MISS')
@@ -134,7 +136,6 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       watermark: watermark === null ? null : [watermark.image.id, watermark.placement]
     })
     const etag = `"${imageKey}"`
-    const fromCache = known.failure === null ? 'HIT' : 'STALE'
     if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, fromCache)
 
     return await withSpan('image.transformation', { tenant: bucket.tenant }, async (span) => {
@@ -235,10 +236,10 @@ export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boo
 }
 
 /** The origin read of a cache miss or a passthrough: a span and the SPEC §8 `origin.*` metrics. */
-async function fetchOriginal (deps: DeliveryDeps, key: string, known: KnownVersion, request: OriginRequest, tenant: string): Promise<Source> {
+async function fetchOriginal (deps: DeliveryDeps, key: string, version: SourceVersion, request: OriginRequest, tenant: string): Promise<Source> {
   return await withSpan('origin.fetch', { 'origin.key': key }, async (span) => {
     const started = performance.now()
-    const source = await deps.origin.get(key, known.version, request)
+    const source = await deps.origin.get(key, version, request)
     span.setTag('origin.bytes', source.size)
     deps.metrics.originFetch({ durationMs: performance.now() - started, bytes: source.size, tenant })
     return source

@@ -39,6 +39,14 @@ interface Seen {
 const ORIGIN_FAILURES = new Set(['UPSTREAM_ERROR', 'UPSTREAM_TIMEOUT', 'DEPENDENCY_UNAVAILABLE'])
 
 /**
+ * The original is gone or was replaced: its remembered version must not be served, stale or not.
+ * (A departed client, a size refusal or a failing storage say nothing about the version.)
+ */
+function versionIsGone (error: unknown): boolean {
+  return isDeliveryError(error) && (error.code === 'IMAGE_NOT_FOUND' || error.cause instanceof OriginalChanged)
+}
+
+/**
  * SPEC §10.1 over any origin: versions trusted for a TTL, one re-check at a time per original
  * (shared by concurrent requests), the last version served while the origin fails, and one read
  * of an original shared by concurrent misses of its different variants.
@@ -73,8 +81,7 @@ export function createVersionedOrigin (origin: Origin, options: VersionedOriginO
             now() - stale.checkedAt < options.staleIfErrorMs()) {
           return { version: stale.version, failure: error }
         }
-        // The original is gone or refused: forget it, so nothing of it is served stale later.
-        if (isDeliveryError(error) && !ORIGIN_FAILURES.has(error.code)) seen.delete(key)
+        if (versionIsGone(error)) seen.delete(key)
         throw error
       }
     },
@@ -84,9 +91,8 @@ export function createVersionedOrigin (origin: Origin, options: VersionedOriginO
         return await reads.run(`${key}\n${version.tag}`, async (readSignal) =>
           await origin.get(key, { ...shared, expectedVersion: version, signal: readSignal }), signal)
       } catch (error) {
-        // Replaced or gone since it was checked: the next request asks the origin again. (A failing
-        // storage is not that: the version stays, for stale-if-error.)
-        if (isDeliveryError(error) && (error.code === 'IMAGE_NOT_FOUND' || error.cause instanceof OriginalChanged)) seen.delete(key)
+        // The next request asks the origin again.
+        if (versionIsGone(error)) seen.delete(key)
         throw error
       }
     }

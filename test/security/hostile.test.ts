@@ -369,13 +369,17 @@ test('paths: dot segments, encoded separators, junk and long parts on every rout
   t.diagnostic(`${numRuns} cases, statuses ${JSON.stringify(statuses)}`)
 })
 
-test('paths: percent-encoded spellings of the route words address the image they name, or none (raw socket)', async (t) => {
+/** Sends each generated target over a socket and checks the answer against the bucket it names. */
+async function checkPathTargets (t: Parameters<typeof buildTestApp>[0], targets: fc.Arbitrary<string>, numRuns: number): Promise<void> {
   const { app, port, originals } = await pathApp(t)
-  const numRuns = 300
-  await fc.assert(fc.asyncProperty(encodedTarget, async (target) => {
+  await fc.assert(fc.asyncProperty(targets, async (target) => {
     await checkPathAnswer(target, await raw(port, target), originals, app)
   }), { seed: SEED, numRuns })
   t.diagnostic(`${numRuns} cases`)
+}
+
+test('paths: percent-encoded spellings of the route words address the image they name, or none (raw socket)', async (t) => {
+  await checkPathTargets(t, encodedTarget, 300)
 })
 
 /** Bytes the HTTP parser itself refuses: control characters, space, DEL, raw UTF-8, an oversized target. */
@@ -394,12 +398,7 @@ const rawByteTarget: fc.Arbitrary<string> = fc.tuple(
 })
 
 test('paths: raw bytes the HTTP parser refuses still get an allowed status and the error shape (raw socket)', async (t) => {
-  const { app, port, originals } = await pathApp(t)
-  const numRuns = 120
-  await fc.assert(fc.asyncProperty(rawByteTarget, async (target) => {
-    await checkPathAnswer(target, await raw(port, target), originals, app)
-  }), { seed: SEED, numRuns })
-  t.diagnostic(`${numRuns} cases`)
+  await checkPathTargets(t, rawByteTarget, 120)
 })
 
 // ---------------------------------------------------------------------------------------------

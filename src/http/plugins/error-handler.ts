@@ -48,7 +48,7 @@ export function clientErrorHandler (error: Error & { code?: string }, socket: Du
     ? new DeliveryError('REQUEST_TIMEOUT')
     : new DeliveryError('INVALID_PARAMETER', error.code === 'HPE_HEADER_OVERFLOW' ? 'Request header fields too large' : 'Malformed HTTP request')
   const requestId = randomUUID()
-  const body = JSON.stringify({ error: { code: deliveryError.code, message: deliveryError.message, requestId } })
+  const body = JSON.stringify(errorBody(deliveryError, requestId))
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${deliveryError.statusCode} ${deliveryError.statusCode === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
       'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n' +
@@ -73,5 +73,10 @@ async function sendError (reply: FastifyReply, request: FastifyRequest, error: D
   const cacheControl = error.code === 'IMAGE_NOT_FOUND' && maxAge > 0 ? `public, max-age=${maxAge}` : 'no-store'
   void reply.code(error.statusCode).header('cache-control', cacheControl).header('x-request-id', request.id).type('application/json; charset=utf-8')
   if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds))
-  await reply.send({ error: { code: error.code, message: error.message, requestId: request.id } })
+  await reply.send(errorBody(error, request.id))
+}
+
+/** The SPEC §3 error shape, for answers through Fastify and for those written on the raw socket. */
+function errorBody (error: DeliveryError, requestId: string): { error: { code: string, message: string, requestId: string } } {
+  return { error: { code: error.code, message: error.message, requestId } }
 }
