@@ -241,6 +241,14 @@ export const configSchema = {
   schemaValidation: {
     maxBytes: { doc: 'Body limit of POST /schema/validate (413 beyond)', format: 'positive-int', default: 262144, env: 'SCHEMA_VALIDATE_MAX_BYTES' }
   },
+  cdn: {
+    provider: { doc: 'CDN in front: cloudfront makes purges create CloudFront invalidations', format: ['none', 'cloudfront'], default: 'none' as 'none' | 'cloudfront', env: 'CDN_PROVIDER' },
+    distributionId: { doc: 'CloudFront distribution id, required when CDN_PROVIDER=cloudfront', format: String, default: null as string | null, nullable: true, env: 'CDN_DISTRIBUTION_ID' }
+  },
+  secrets: {
+    source: { doc: 'Where SIGNING_KEYS and ADMIN_TOKEN come from: env, or aws-secrets-manager (re-read every DYNAMIC_CONFIG_POLL_MS)', format: ['env', 'aws-secrets-manager'], default: 'env' as 'env' | 'aws-secrets-manager', env: 'SECRETS_SOURCE' },
+    id: { doc: 'Secrets Manager secret id (name or ARN), required when SECRETS_SOURCE=aws-secrets-manager', format: String, default: null as string | null, nullable: true, env: 'SECRETS_ID' }
+  },
   admin: {
     port: { doc: 'Admin listener port', format: 'port', default: 8077, env: 'ADMIN_PORT' },
     host: { doc: 'Admin listener address', format: String, default: '127.0.0.1', env: 'ADMIN_HOST' },

@@ -18,7 +18,9 @@ export const METRIC_NAMES = {
   /** The adaptive transform concurrency limit (gauge). */
   concurrencyLimit: 'transform.concurrency.limit',
   transformRejected: 'transform.rejected',
-  dynamicConfigChange: 'dynamic_config.change'
+  dynamicConfigChange: 'dynamic_config.change',
+  /** A purge or takedown accepted by the admin port (tag `tenant`). */
+  purgeCount: 'purge.count'
 } as const
 
 export type MetricName = typeof METRIC_NAMES[keyof typeof METRIC_NAMES]
