@@ -23,6 +23,7 @@ import { schemaRoutes } from './http/routes/schemas.ts'
 import { registerMetrics } from './http/plugins/metrics.ts'
 import { createNoopMetrics, type Metrics } from './observability/metrics.ts'
 import { bindDynamicConfig, createDynamicConfig, type DynamicConfig } from './config/dynamic.ts'
+import { envSecrets, type Secrets } from './config/secrets.ts'
 
 export interface AppOptions {
   config: AppConfig
@@ -37,6 +38,8 @@ export interface AppOptions {
   metrics?: Metrics
   /** Dynamic properties (SPEC §7); main.ts passes the one its source and admin port feed. */
   dynamic?: DynamicConfig
+  /** SIGNING_KEYS and ADMIN_TOKEN, read at use time; the static configuration's when absent. */
+  secrets?: Secrets
 }
 
 export interface App {
@@ -86,6 +89,7 @@ export function buildApp (options: AppOptions): App {
 
   const dynamic = options.dynamic ?? createDynamicConfig({ config, logger: options.logger })
   const metrics = options.metrics ?? createNoopMetrics()
+  const secrets = options.secrets ?? envSecrets(config)
   const limiter = createTransformLimiter({
     concurrency: dynamic.get('LIMITS_MAX_CONCURRENT_TRANSFORMS'),
     maxQueue: dynamic.get('LIMITS_MAX_QUEUE'),
@@ -105,7 +109,7 @@ export function buildApp (options: AppOptions): App {
     avifEnabled: dynamic.get('AVIF_ENABLED'),
     cacheControlDefault: dynamic.get('CACHE_CONTROL_DEFAULT'),
     watermarkEnabled: dynamic.get('WATERMARK_ENABLED'),
-    signingKeys: config.signingKeys
+    signingKeys: secrets.signingKeys()
   })
   const breakers = options.breakers ?? createBreakers(config.breakers)
   for (const breaker of Object.values(breakers)) metrics.watchBreaker(breaker.key, breaker.circuit)

@@ -18,7 +18,8 @@ export interface TestAppOptions {
   /** Files written beside the logic file (watermarks). */
   files?: Record<string, Buffer>
   env?: Record<string, string>
-  parts?: Pick<AppOptions, 'origin' | 'logic' | 'cache'>
+  /** Parts that replace the configured ones (origin, logic, cache, secrets, dynamic config, metrics, …). */
+  parts?: Partial<Omit<AppOptions, 'config' | 'logger'>>
 }
 
 export interface TestApp extends App {

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino'
 import type { AppConfig } from '../../config/schema.ts'
 import type { DynamicConfig } from '../../config/dynamic.ts'
+import { envSecrets, type Secrets } from '../../config/secrets.ts'
 import type { Breakers } from '../../resilience/breakers.ts'
 import type { LimiterState } from '../../transform/limiter.ts'
 import { registerSecurityHeaders } from '../plugins/security-headers.ts'
@@ -14,6 +15,8 @@ export interface AdminServerOptions {
   logger: Logger
   /** The transform limiter: its (adaptive) limit and occupancy. */
   limiter?: () => LimiterState
+  /** ADMIN_TOKEN, read at each call so a rotated token applies at once; the static configuration's when absent. */
+  secrets?: Pick<Secrets, 'adminToken'>
 }
 
 type AdminErrorCode = 'UNAUTHORIZED' | 'READ_ONLY' | 'UNKNOWN_PROPERTY' | 'NOT_DYNAMIC' | 'INVALID_VALUE' | 'INVALID_REQUEST' | 'NOT_FOUND' | 'INTERNAL_ERROR'
@@ -43,7 +46,7 @@ change a dynamic property on this instance (<code>null</code> removes the overri
 export function buildAdminServer (options: AdminServerOptions): FastifyInstance {
   const { dynamic, breakers } = options
   const logger = options.logger.child({ component: 'admin' })
-  const token = options.config.admin.token
+  const secrets = options.secrets ?? envSecrets(options.config)
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -111,6 +114,7 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
   })
 
   async function authorize (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const token = secrets.adminToken()
     if (token === null || token === '') {
       await send(reply, 403, 'READ_ONLY', 'The admin port is read-only: ADMIN_TOKEN is not configured')
       return
