@@ -17,6 +17,7 @@ const definitions = {
   BODY_TOO_LARGE: { status: 413, message: 'Request body too large' },
   UNSUPPORTED_SOURCE: { status: 415, message: 'Source is not a decodable image' },
   SOURCE_TOO_MANY_PIXELS: { status: 422, message: 'Source image has too many pixels' },
+  IMAGE_TAKEN_DOWN: { status: 451, message: 'The image is under a takedown' },
   UPSTREAM_ERROR: { status: 502, message: 'Upstream error', report: true },
   OVERLOADED: { status: 503, message: 'Server overloaded, retry later', report: true },
   DEPENDENCY_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable', report: true },

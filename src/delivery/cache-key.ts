@@ -17,6 +17,8 @@ export interface CacheKeyInput {
   settings: unknown
   /** Watermark identity and placement, or null: a new watermark must change the ETag. */
   watermark: unknown
+  /** The purges that cover the image (`PurgeState.generation`): after a purge, a new key and ETag. */
+  generation: string
 }
 
 /**
@@ -31,13 +33,14 @@ export function cacheKey (input: CacheKeyInput): string {
       outputIdentity(input.transformation, input.quality),
       input.accepts,
       input.settings,
-      input.watermark
+      input.watermark,
+      input.generation
     ]))
     .digest('base64url')
     .slice(0, 32)
 }
 
 /** The ETag of an original delivered unchanged. */
-export function passthroughKey (originKey: string, version: SourceVersion): string {
-  return createHash('sha256').update(JSON.stringify([originKey, version.tag, 'original'])).digest('base64url').slice(0, 32)
+export function passthroughKey (originKey: string, version: SourceVersion, generation: string): string {
+  return createHash('sha256').update(JSON.stringify([originKey, version.tag, 'original', generation])).digest('base64url').slice(0, 32)
 }

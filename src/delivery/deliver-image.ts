@@ -24,6 +24,19 @@ export interface DeliverySettings extends TransformSettings {
   signingKeys: Readonly<Record<string, string | readonly string[]>>
 }
 
+/**
+ * What purges and takedowns say of an image (SPEC §10.4). Structural, so the delivery depends on
+ * no purge machinery: any registry that answers these two questions will do.
+ */
+export interface PurgeState {
+  /** A token that changes with every purge covering the image (its own or its bucket's); '' when none. */
+  generation: (bucket: BucketRef, imageId: string) => string
+  /** True while the image or its bucket is under a takedown. */
+  isTakenDown: (bucket: BucketRef, imageId: string) => boolean
+}
+
+const NO_PURGES: PurgeState = { generation: () => '', isTakenDown: () => false }
+
 export interface DeliveryDeps {
   origin: VersionedOrigin
   logic: LogicProvider
@@ -33,6 +46,7 @@ export interface DeliveryDeps {
   /** SPEC §8 metrics of the delivery path: cache and origin fetch. */
   metrics: Pick<Metrics, 'cacheHit' | 'cacheMiss' | 'cacheStale' | 'originFetch'>
   settings: () => DeliverySettings
+  purges?: PurgeState
 }
 
 export type ImageTarget = { bucket: BucketRef } | { alias: string }
@@ -66,6 +80,8 @@ export interface DeliveredImage {
   tenant: string
   /** Time spent transforming, when this request did transform (a cache miss). */
   transformMs: number | null
+  /** The image's purge tags (`Cache-Tag`, `Surrogate-Key`). */
+  tags: string
 }
 
 /**
@@ -76,6 +92,7 @@ export interface DeliveredImage {
  */
 export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest) => Promise<DeliveredImage> {
   const outputs = createSingleFlight<Found>()
+  const purges = deps.purges ?? NO_PURGES
 
   return async function deliverImage (request) {
     const context: CallContext = { requestId: request.requestId, ...(request.signal === undefined ? {} : { signal: request.signal }) }
@@ -94,6 +111,11 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       ? await loadWatermark(deps.logic, bucket, logic, context, askedOnlyByQuery)
       : null
 
+    // After the policy, so a takedown tells nothing to whom may not see the image anyway.
+    if (purges.isTakenDown(bucket, request.imageId)) throw new DeliveryError('IMAGE_TAKEN_DOWN')
+    const generation = purges.generation(bucket, request.imageId)
+    const tags = purgeTags(bucket, request.imageId)
+
     const key = originKey(bucket, request.imageId)
     const originRequest: OriginRequest = { maxBytes: settings.maxSourceBytes, requestId: request.requestId, ...(request.signal === undefined ? {} : { signal: request.signal }) }
     const known = await deps.origin.version(key, originRequest)
@@ -108,7 +130,8 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       varyAccept,
       cacheStatus,
       tenant,
-      transformMs
+      transformMs,
+      tags
     })
     const readOriginal = async (signal: AbortSignal | undefined): Promise<Source> => {
       // The origin is failing: only what needs no original can be served (SPEC §10.1).
@@ -117,7 +140,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     }
 
     if (isEmptyTransformation(transformation) && watermark === null) {
-      const etag = `"${passthroughKey(key, version)}"`
+      const etag = `"${passthroughKey(key, version, generation)}"`
       if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, fromCache)
       const source = await readOriginal(request.signal)
       const original = { bytes: await readSource(source), contentType: await passthroughType(source, settings.maxSourcePixels), lastModified: source.version.lastModified }
@@ -133,7 +156,8 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       accepts: varyAccept ? accepts : null,
       quality: settings.quality,
       settings: outputSettings(settings),
-      watermark: watermark === null ? null : [watermark.image.id, watermark.placement]
+      watermark: watermark === null ? null : [watermark.image.id, watermark.placement],
+      generation
     })
     const etag = `"${imageKey}"`
     if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, fromCache)
@@ -244,6 +268,16 @@ async function fetchOriginal (deps: DeliveryDeps, key: string, version: SourceVe
     deps.metrics.originFetch({ durationMs: performance.now() - started, bytes: source.size, tenant })
     return source
   })
+}
+
+/**
+ * `t:<tenant> b:<t>/<d>/<b> i:<t>/<d>/<b>/<imageId>` (SPEC §10.4): a CDN purges by image or bucket.
+ * Each part is percent-encoded (the separators stay), so a tag is one header-safe token.
+ */
+export function purgeTags (bucket: BucketRef, imageId: string): string {
+  const scope = [bucket.tenant, bucket.domain, bucket.bucket].map(encodeURIComponent).join('/')
+  const image = imageId.split('/').map(encodeURIComponent).join('/')
+  return `t:${encodeURIComponent(bucket.tenant)} b:${scope} i:${scope}/${image}`
 }
 
 /** `image/webp` → `webp`, the `format` tag. */

@@ -93,6 +93,8 @@ async function serve (
     .header('last-modified', delivered.lastModified.toUTCString())
     .header('cache-control', delivered.cacheControl)
     .header('x-cache', delivered.cacheStatus)
+    .header('cache-tag', delivered.tags)
+    .header('surrogate-key', delivered.tags)
   if (delivered.varyAccept) void reply.header('vary', 'Accept')
   if (delivered.image?.firstFrameOnly === true) void reply.header('x-animation', 'first-frame')
   if (delivered.image === null) {
