@@ -17,6 +17,8 @@ export interface CacheKeyInput {
   settings: unknown
   /** Watermark identity and placement, or null: a new watermark must change the ETag. */
   watermark: unknown
+  /** The info document of the output (`fm=json`), not the output itself. */
+  info: boolean
   /** The purges that cover the image (`PurgeState.generation`): after a purge, a new key and ETag. */
   generation: string
 }
@@ -34,6 +36,7 @@ export function cacheKey (input: CacheKeyInput): string {
       input.accepts,
       input.settings,
       input.watermark,
+      input.info,
       input.generation
     ]))
     .digest('base64url')

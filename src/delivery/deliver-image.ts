@@ -139,7 +139,10 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       return await fetchOriginal(deps, key, version, { ...originRequest, ...(signal === undefined ? {} : { signal }) }, tenant)
     }
 
-    if (isEmptyTransformation(transformation) && watermark === null) {
+    const passthrough = isEmptyTransformation(transformation) && watermark === null
+    // `fm=json` describes what this URL delivers without it, passthrough included (SPEC §10.5).
+    const info = request.query.info
+    if (passthrough && !info) {
       const etag = `"${passthroughKey(key, version, generation)}"`
       if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, fromCache)
       const source = await readOriginal(request.signal)
@@ -157,6 +160,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       quality: settings.quality,
       settings: outputSettings(settings),
       watermark: watermark === null ? null : [watermark.image.id, watermark.placement],
+      info,
       generation
     })
     const etag = `"${imageKey}"`
@@ -168,7 +172,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       const found = await outputs.run(imageKey, async (signal) => {
         led = true
         return await findOrTransform(deps, imageKey, {
-          readOriginal, transformation, accepts, watermark, tenant, settings, signal
+          readOriginal, transformation, accepts, watermark, tenant, settings, signal, ...(info ? { info: { passthrough } } : {})
         })
       }, request.signal)
       // Only the request that transformed reports a miss; the ones that joined it waited, but did not transform.
@@ -280,7 +284,7 @@ export function purgeTags (bucket: BucketRef, imageId: string): string {
   return `t:${encodeURIComponent(bucket.tenant)} b:${scope} i:${scope}/${image}`
 }
 
-/** `image/webp` → `webp`, the `format` tag. */
+/** `image/webp` → `webp`, `application/json` (an info document) → `json`: the `format` tag. */
 function formatOf (contentType: string): string {
-  return contentType.replace(/^image\//, '')
+  return contentType.replace(/^(image|application)\//, '')
 }

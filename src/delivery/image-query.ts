@@ -8,6 +8,11 @@ export interface ImageQuery {
   transformation: Transformation
   /** True when ad-hoc parameters (not only a rule and its overrides) were given. */
   isAdHoc: boolean
+  /**
+   * `fm=json`: answer the info document of what the same URL without it delivers. Not a format of
+   * the transformation (the rule's or the source's format stays), so a rule never needs one.
+   */
+  info: boolean
   /** `s`: signature of the ad-hoc parameters (SPEC §5). */
   signature?: string
   /** Every parameter but `s`, values exactly as in the URL, for signature checks. */

@@ -4,6 +4,8 @@ import type { Transformation } from '../transform/transformation.ts'
 import type { ImageQuery } from '../delivery/image-query.ts'
 
 const RULE_NAME = /^[A-Za-z0-9._-]{1,128}$/
+/** `fm=json` asks for the info document instead of the image. */
+const INFO_FORMAT = 'json'
 
 function invalid (name: string, reason: string): DeliveryError {
   return new DeliveryError('INVALID_PARAMETER', `Parameter '${name}' ${reason}`)
@@ -29,6 +31,7 @@ export function parseImageQuery (rawQuery: string, context: ReadContext): ImageQ
   let rule: string | undefined
   let signature: string | undefined
   let isAdHoc = false
+  let info = false
 
   for (const pair of rawQuery.split('&')) {
     if (pair === '') continue
@@ -50,6 +53,10 @@ export function parseImageQuery (rawQuery: string, context: ReadContext): ImageQ
       rule = value
       continue
     }
+    if (name === 'fm' && value === INFO_FORMAT) {
+      info = true
+      continue
+    }
     const parameter = PARAMETER_BY_QUERY.get(name)
     if (parameter === undefined) throw invalid(name, 'is unknown')
     const parsed = parameter.read(value, context)
@@ -62,10 +69,13 @@ export function parseImageQuery (rawQuery: string, context: ReadContext): ImageQ
     const extra = [...seen].find((name) => name !== 'rule' && name !== 's' && !RULE_OVERRIDES.has(name)) ?? 'rule'
     throw invalid(extra, 'cannot be combined with \'rule\'')
   }
+  if (transformation.aspectRatio !== undefined && transformation.width !== undefined && transformation.height !== undefined) {
+    throw invalid('ar', 'cannot be combined with both \'w\' and \'h\'')
+  }
   // dpr or fm alone (without a rule) are ad-hoc transformations too.
   if (rule === undefined && Object.keys(transformation).length > 0) isAdHoc = true
 
-  const query: ImageQuery = { transformation: transformation as Transformation, isAdHoc, rawPairs }
+  const query: ImageQuery = { transformation: transformation as Transformation, isAdHoc, info, rawPairs }
   if (rule !== undefined) query.rule = rule
   if (signature !== undefined) query.signature = signature
   return query

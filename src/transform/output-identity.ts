@@ -1,4 +1,4 @@
-import { defaultQuality, requestedBox, type PlanSettings } from './plan.ts'
+import { defaultQuality, isRatioCrop, requestedBox, type PlanSettings } from './plan.ts'
 import { normalizeTransformation, OUTPUT_FORMATS, type OutputFormat, type Transformation } from './transformation.ts'
 
 /**
@@ -11,15 +11,22 @@ export function outputIdentity (transformation: Transformation, quality: PlanSet
   const { dpr: _dpr, ...rest } = normalizeTransformation(transformation)
   const identity: Transformation = { ...rest }
   const box = requestedBox(transformation)
-  const both = box.width !== undefined && box.height !== undefined
-  const fit = transformation.fit ?? 'cover'
+  // `ar` alone is a cover crop of a box known only with the source: the ratio is its identity.
+  const ratioCrop = isRatioCrop(transformation)
+  const both = ratioCrop || (box.width !== undefined && box.height !== undefined)
+  const fit = ratioCrop ? 'cover' : transformation.fit ?? 'cover'
+  if (ratioCrop) {
+    // The box is inside the source: nothing to enlarge.
+    delete identity.fit
+    delete identity.enlarge
+  } else delete identity.aspectRatio
   const format = (OUTPUT_FORMATS as readonly string[]).includes(transformation.format ?? '') ? transformation.format as OutputFormat : null
 
   if (box.width === undefined) delete identity.width
   else identity.width = box.width
   if (box.height === undefined) delete identity.height
   else identity.height = box.height
-  if (box.width === undefined && box.height === undefined) {
+  if (box.width === undefined && box.height === undefined && !ratioCrop) {
     delete identity.fit
     delete identity.enlarge
   }

@@ -1,5 +1,5 @@
 import {
-  FITS, FLIPS, POSITIONS, RANGES, REQUESTED_FORMATS, ROTATIONS,
+  ASPECT_RATIO_PATTERN, FITS, FLIPS, parseAspectRatio, POSITIONS, RANGES, REQUESTED_FORMATS, ROTATIONS,
   type Transformation, type TransformationField
 } from './transformation.ts'
 
@@ -87,6 +87,34 @@ export const PARAMETERS: readonly Parameter[] = [
       maxItems: 2
     }
   },
+  {
+    query: 'rect',
+    field: 'rect',
+    read: (value) => {
+      const parts = value.split(',')
+      if (parts.length !== 4) return undefined
+      const [x, y, width, height] = parts.map((part, index) => readInteger(part, index < 2 ? RANGES.region.min : 1, RANGES.region.max))
+      return x === undefined || y === undefined || width === undefined || height === undefined ? undefined : [x, y, width, height]
+    },
+    schema: {
+      type: 'array',
+      description: '[x, y, width, height] in source pixels, after auto-orientation and rotation',
+      items: [
+        { type: 'integer', minimum: RANGES.region.min, maximum: RANGES.region.max },
+        { type: 'integer', minimum: RANGES.region.min, maximum: RANGES.region.max },
+        { type: 'integer', minimum: 1, maximum: RANGES.region.max },
+        { type: 'integer', minimum: 1, maximum: RANGES.region.max }
+      ],
+      minItems: 4,
+      additionalItems: false
+    }
+  },
+  {
+    query: 'ar',
+    field: 'aspectRatio',
+    read: (value) => parseAspectRatio(value) === undefined ? undefined : value,
+    schema: { type: 'string', pattern: ASPECT_RATIO_PATTERN }
+  },
   flag('enlarge', 'enlarge'),
   { query: 'fm', field: 'format', read: (value) => readOneOf(REQUESTED_FORMATS, value), schema: { enum: [...REQUESTED_FORMATS] } },
   {
@@ -129,7 +157,10 @@ export const RULE_OVERRIDES: ReadonlySet<string> = new Set(['dpr', 'fm'])
 /** The JSON Schema of a transformation, derived from the parameter table. */
 export function transformationJsonSchema (): Record<string, unknown> {
   const properties: Record<string, unknown> = {}
-  for (const parameter of PARAMETERS) properties[parameter.field] = { ...parameter.schema, description: `query parameter \`${parameter.query}\`` }
+  for (const parameter of PARAMETERS) {
+    const detail = typeof parameter.schema.description === 'string' ? `: ${parameter.schema.description}` : ''
+    properties[parameter.field] = { ...parameter.schema, description: `query parameter \`${parameter.query}\`${detail}` }
+  }
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'transformation.json',

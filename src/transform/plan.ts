@@ -1,5 +1,5 @@
 import { DeliveryError } from '../errors.ts'
-import type { Fit, OutputFormat, Position, Rotation, Transformation } from './transformation.ts'
+import { parseAspectRatio, type Fit, type OutputFormat, type Position, type Rotation, type Transformation } from './transformation.ts'
 import { chooseOutputFormat, CONTENT_TYPES, type AcceptClass } from './negotiate-format.ts'
 import type { SourceInfo } from './probe.ts'
 import type { WatermarkPlacement } from './watermark.ts'
@@ -38,6 +38,8 @@ export interface Plan {
   rotate: Rotation
   flipVertical: boolean
   flipHorizontal: boolean
+  /** `rect`: the region cut before resizing, in the frame libvips cuts it from (see sourceRegion). */
+  region: { left: number, top: number, width: number, height: number } | null
   /** Both sides are always given: the plan, not libvips, decides the output size. */
   resize: {
     width: number
@@ -79,7 +81,10 @@ export function planTransform (
   const quarterTurn = rotate % 180 !== 0
   const background = transformation.background === undefined ? null : parseColour(transformation.background)
   const rotated = quarterTurn ? { width: source.height, height: source.width } : source
-  const geometry = planGeometry(transformation, rotated, background ?? (ALPHA_FORMATS.has(format) ? TRANSPARENT : WHITE))
+  const rect = transformation.rect ?? null
+  if (rect !== null) checkRect(rect, rotated)
+  const framed = rect === null ? rotated : { width: rect[2], height: rect[3] }
+  const geometry = planGeometry(transformation, framed, background ?? (ALPHA_FORMATS.has(format) ? TRANSPARENT : WHITE))
   for (const size of geometry.stages) checkOutputLimits(size, settings)
 
   const outputPixels = geometry.output.width * geometry.output.height
@@ -104,6 +109,7 @@ export function planTransform (
     // libvips mirrors before it rotates; a quarter turn swaps the axes so the mirror applies to the rotated result.
     flipVertical: quarterTurn ? flip === 'h' || flip === 'hv' : flip === 'v' || flip === 'hv',
     flipHorizontal: quarterTurn ? flip === 'v' || flip === 'hv' : flip === 'h' || flip === 'hv',
+    region: rect === null ? null : sourceRegion(rect, rotated, rotate, flip),
     resize: geometry.resize,
     crop: geometry.crop,
     blurSigma: transformation.blur ?? 0,
@@ -114,6 +120,46 @@ export function planTransform (
     progressive: transformation.progressive ?? format === 'jpeg',
     effort: avifEffort(outputPixels),
     watermark
+  })
+}
+
+/**
+ * The plan of a small preview with the output's framing (region, crop, rotation, mirror) and at
+ * most `maxSide` pixels a side: the info document's placeholders come from it, never from a
+ * full-size render (SPEC §10.5). Finishing (blur, sharpen, flattening, watermark) is left out.
+ */
+export function previewPlan (plan: Plan, maxSide: number): Plan {
+  const scale = Math.min(1, maxSide / Math.max(plan.output.width, plan.output.height))
+  const scaled = (size: Size): Size => ({ width: Math.max(1, Math.round(size.width * scale)), height: Math.max(1, Math.round(size.height * scale)) })
+  let output = scaled(plan.output)
+  let resize: Plan['resize'] = plan.resize === null
+    ? { ...output, fit: 'fill', position: 'center', withoutEnlargement: false, background: TRANSPARENT }
+    : { ...plan.resize, ...output }
+  let crop: Plan['crop'] = null
+  if (plan.resize !== null && plan.crop !== null) {
+    // A focal-point crop: scale the intermediate image, then cut the same part of it.
+    const intermediate = scaled(plan.resize)
+    output = { width: Math.min(output.width, intermediate.width), height: Math.min(output.height, intermediate.height) }
+    resize = { ...plan.resize, ...intermediate }
+    crop = {
+      left: Math.min(intermediate.width - output.width, Math.round(plan.crop.left * scale)),
+      top: Math.min(intermediate.height - output.height, Math.round(plan.crop.top * scale)),
+      ...output
+    }
+  }
+  return Object.freeze({
+    ...plan,
+    animated: false,
+    frames: 1,
+    frameDelays: null,
+    loop: null,
+    output,
+    resize,
+    crop,
+    blurSigma: 0,
+    sharpen: false,
+    flatten: null,
+    watermark: null
   })
 }
 
@@ -132,8 +178,9 @@ interface Geometry {
  * explicitly, so the output is exactly this size whatever libvips' rounding would have been.
  */
 export function planGeometry (transformation: Transformation, source: Size, background: Rgba): Geometry {
-  const box = requestedBox(transformation)
-  const fit = transformation.fit ?? 'cover'
+  const box = requestedBox(transformation, source)
+  // `ar` alone crops the source to the ratio (SPEC §2), whatever `fit` says.
+  const fit = isRatioCrop(transformation) ? 'cover' : transformation.fit ?? 'cover'
   const enlarge = transformation.enlarge ?? false
   const focal = transformation.focalPoint
   if (box.width === undefined && box.height === undefined) {
@@ -189,12 +236,60 @@ export function planGeometry (transformation: Transformation, source: Size, back
   }
 }
 
-/** The box in device pixels: CSS pixels × dpr. */
-export function requestedBox (transformation: Transformation): { width: number | undefined, height: number | undefined } {
+/**
+ * The box in device pixels: CSS pixels × dpr, the missing side from `ar`. With `ar` alone the box
+ * is the largest one of that ratio inside the (framed) source, known only once the source is.
+ */
+export function requestedBox (transformation: Transformation, source?: Size): { width: number | undefined, height: number | undefined } {
   const dpr = transformation.dpr ?? 1
+  let width = transformation.width === undefined ? undefined : Math.max(1, Math.round(transformation.width * dpr))
+  let height = transformation.height === undefined ? undefined : Math.max(1, Math.round(transformation.height * dpr))
+  const ratio = transformation.aspectRatio === undefined ? undefined : parseAspectRatio(transformation.aspectRatio)
+  if (ratio === undefined) return { width, height }
+  const [w, h] = ratio
+  if (width !== undefined && height !== undefined) {
+    throw new DeliveryError('INVALID_PARAMETER', 'Parameter \'ar\' cannot be combined with both \'w\' and \'h\'')
+  }
+  if (width !== undefined) height = Math.max(1, Math.round(width * h / w))
+  else if (height !== undefined) width = Math.max(1, Math.round(height * w / h))
+  else if (source !== undefined) {
+    const wider = source.width * h > source.height * w
+    width = wider ? Math.max(1, Math.round(source.height * w / h)) : source.width
+    height = wider ? source.height : Math.max(1, Math.round(source.width * h / w))
+  }
+  return { width, height }
+}
+
+/** `ar` without `w` or `h`: a cover crop of the source to the ratio. */
+export function isRatioCrop (transformation: Transformation): boolean {
+  return transformation.aspectRatio !== undefined && transformation.width === undefined && transformation.height === undefined
+}
+
+/** SPEC §2: a region not inside the (oriented, rotated) source is a 400 naming it, before decoding. */
+function checkRect (rect: readonly [number, number, number, number], source: Size): void {
+  const [x, y, width, height] = rect
+  if (x + width > source.width || y + height > source.height) {
+    throw new DeliveryError('INVALID_PARAMETER',
+      `Parameter 'rect' (${rect.join(',')}) is not inside the source, which is ${source.width}x${source.height} after orientation and rotation`)
+  }
+}
+
+/**
+ * Where libvips must cut `rect`. The region is given in the oriented, rotated source, and the
+ * requested mirror applies to the cut (it is not part of the region's frame). libvips cuts after
+ * orienting and, when the image is also rotated, after mirroring too: then the region is mirrored
+ * the same way, so that the same pixels are cut.
+ */
+export function sourceRegion (rect: readonly [number, number, number, number], rotated: Size, rotate: Rotation, flip: Transformation['flip']): NonNullable<Plan['region']> {
+  const [x, y, width, height] = rect
+  const mirrored = rotate !== 0 && flip !== null && flip !== undefined
+  const horizontal = mirrored && (flip === 'h' || flip === 'hv')
+  const vertical = mirrored && (flip === 'v' || flip === 'hv')
   return {
-    width: transformation.width === undefined ? undefined : Math.max(1, Math.round(transformation.width * dpr)),
-    height: transformation.height === undefined ? undefined : Math.max(1, Math.round(transformation.height * dpr))
+    left: horizontal ? rotated.width - x - width : x,
+    top: vertical ? rotated.height - y - height : y,
+    width,
+    height
   }
 }
 

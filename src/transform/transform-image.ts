@@ -5,7 +5,8 @@ import type { Slot, TransformLimiter } from './limiter.ts'
 import type { AcceptClass } from './negotiate-format.ts'
 import { planTransform, type Plan, type PlanSettings } from './plan.ts'
 import { runPipeline } from './pipeline.ts'
-import { probeSource } from './probe.ts'
+import { describeImage, INFO_CONTENT_TYPE } from './info-document.ts'
+import { probeSource, type SourceInfo } from './probe.ts'
 import type { Transformation } from './transformation.ts'
 import type { Watermark, WatermarkPlacement } from './watermark.ts'
 
@@ -32,6 +33,11 @@ export interface TransformJob {
   settings: TransformSettings
   /** Aborted when every client waiting for this job has left. */
   signal?: AbortSignal | undefined
+  /**
+   * `fm=json`: the info document of the image this job would make instead of the image (SPEC
+   * §10.5); `passthrough` when the URL delivers the original unchanged.
+   */
+  info?: { passthrough: boolean } | undefined
 }
 
 export interface TransformedImage {
@@ -66,13 +72,14 @@ export function createTransformer (deps: TransformerDeps): (job: TransformJob) =
     }
 
     let source: Source
+    let probed: SourceInfo
     let plan: Plan
     try {
       // Read only with a slot: a client that left while queued costs no origin read, and no more
       // originals are in memory than transformations run.
       source = await job.readOriginal(signal)
-      const info = await probeSource(source.input, settings.maxSourcePixels)
-      plan = planTransform(job.transformation, info, job.accepts, settings, job.watermark?.placement ?? null)
+      probed = await probeSource(source.input, settings.maxSourcePixels)
+      plan = planTransform(job.transformation, probed, job.accepts, settings, job.watermark?.placement ?? null)
       // Everyone may have left during the read or the probe: then nothing is transformed at all.
       signal?.throwIfAborted()
     } catch (error) {
@@ -81,16 +88,16 @@ export function createTransformer (deps: TransformerDeps): (job: TransformJob) =
     }
 
     const started = performance.now()
-    const work = runPipeline(source.input, plan, {
-      maxPixels: settings.maxSourcePixels,
-      timeoutMs: settings.transformTimeoutMs,
-      watermark: job.watermark?.image ?? null
-    })
+    const limits = { maxPixels: settings.maxSourcePixels, timeoutMs: settings.transformTimeoutMs }
+    const info = job.info
+    const work = info === undefined
+      ? runPipeline(source.input, plan, { ...limits, watermark: job.watermark?.image ?? null }).then((output) => output.bytes)
+      : describeImage({ input: source.input, source: probed, sourceBytes: source.size, plan, passthrough: info.passthrough }, limits)
     // libvips cannot always be stopped: the slot is held until it really ends, unless everyone left.
     const orphan = (): void => { slot.orphan() }
     signal?.addEventListener('abort', orphan, { once: true })
     void work.then(() => {
-      slot.done({ work: workUnits(plan, source.size) })
+      slot.done({ work: info === undefined ? workUnits(plan.output, plan.frames, source.size) : workUnits(PREVIEW_WORK, 1, source.size) })
     }, () => { slot.done() }).finally(() => { signal?.removeEventListener('abort', orphan) })
 
     let timer: NodeJS.Timeout | undefined
@@ -101,14 +108,14 @@ export function createTransformer (deps: TransformerDeps): (job: TransformJob) =
       }, settings.transformTimeoutMs)
     })
     try {
-      const output = await Promise.race([work, deadline])
+      const bytes = await Promise.race([work, deadline])
       const durationMs = performance.now() - started
-      metrics.transformation({ durationMs, tenant, format: plan.format })
+      metrics.transformation({ durationMs, tenant, format: info === undefined ? plan.format : INFO_FORMAT_TAG })
       return {
-        bytes: output.bytes,
-        contentType: plan.contentType,
+        bytes,
+        contentType: info === undefined ? plan.contentType : INFO_CONTENT_TYPE,
         lastModified: source.version.lastModified,
-        firstFrameOnly: plan.firstFrameOnly,
+        firstFrameOnly: info === undefined && plan.firstFrameOnly,
         durationMs
       }
     } finally {
@@ -117,12 +124,17 @@ export function createTransformer (deps: TransformerDeps): (job: TransformJob) =
   }
 }
 
+/** The `format` tag of an info document's computation. */
+const INFO_FORMAT_TAG = 'json'
+/** An info document renders at most a 100 px preview of one frame. */
+const PREVIEW_WORK = { width: 100, height: 100 }
+
 /**
  * How much work a transformation is, for the adaptive limit: output megapixels (encoding) plus
  * a share of the original's bytes (decoding dominates for large originals).
  */
-function workUnits (plan: Plan, sourceBytes: number): number {
-  return (plan.output.width * plan.output.height * plan.frames) / 1e6 + sourceBytes / 1e6
+function workUnits (output: { width: number, height: number }, frames: number, sourceBytes: number): number {
+  return (output.width * output.height * frames) / 1e6 + sourceBytes / 1e6
 }
 
 /**

@@ -31,8 +31,35 @@ export const RANGES = {
   dpr: { min: 1, max: 4 },
   quality: { min: 1, max: 100 },
   blur: { min: 0.3, max: 100 },
-  focalPoint: { min: 0, max: 1 }
+  focalPoint: { min: 0, max: 1 },
+  /** `rect` offsets and sizes, source pixels (6 digits: far beyond LIMITS_MAX_SOURCE_PIXELS' sides). */
+  region: { min: 0, max: 999_999 },
+  /** Each side of an `ar` ratio. */
+  ratio: { min: 1, max: 9999 }
 } as const
+
+/** `16:9`: each side 1…9999, no leading zero (so one ratio has one spelling, up to reduction). */
+export const ASPECT_RATIO_PATTERN = '^[1-9][0-9]{0,3}:[1-9][0-9]{0,3}$'
+const ASPECT_RATIO = new RegExp(ASPECT_RATIO_PATTERN)
+
+/** `W:H` → [W, H], or undefined when it is not a ratio. */
+export function parseAspectRatio (text: string): readonly [number, number] | undefined {
+  if (!ASPECT_RATIO.test(text)) return undefined
+  const [w, h] = text.split(':').map(Number)
+  return w === undefined || h === undefined ? undefined : [w, h]
+}
+
+/** `32:18` and `16:9` are one ratio, so one cache entry. */
+export function reduceAspectRatio (text: string): string {
+  const ratio = parseAspectRatio(text)
+  if (ratio === undefined) return text
+  const divisor = gcd(ratio[0], ratio[1])
+  return `${ratio[0] / divisor}:${ratio[1] / divisor}`
+}
+
+function gcd (a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b)
+}
 
 export interface Transformation {
   width?: number
@@ -41,6 +68,10 @@ export interface Transformation {
   position?: Position
   /** [x, y], each 0…1 from the top left; overrides `position`. */
   focalPoint?: readonly [number, number]
+  /** [x, y, width, height]: a region of the oriented, rotated source, cut before resizing. */
+  rect?: readonly [number, number, number, number]
+  /** `W:H` of the delivered image: with one of width/height the other follows; with neither, a cover crop of the source. */
+  aspectRatio?: string
   enlarge?: boolean
   dpr?: number
   format?: RequestedFormat
@@ -84,6 +115,8 @@ export function normalizeTransformation (transformation: Transformation): Transf
     if (value === undefined || NEUTRAL[key] === value) continue
     if (key === 'background' && typeof value === 'string') value = normalizeColour(value)
     if (key === 'focalPoint' && Array.isArray(value)) value = [value[0], value[1]]
+    if (key === 'rect' && Array.isArray(value)) value = [value[0], value[1], value[2], value[3]]
+    if (key === 'aspectRatio' && typeof value === 'string') value = reduceAspectRatio(value)
     normalized[key] = value
   }
   return normalized as Transformation
