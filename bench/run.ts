@@ -224,6 +224,33 @@ async function uncached (ctx: Context, name: string, job: Job, origin: Origin): 
   ctx.sections.push({ name, description: `${job.label}, memory cache off, ${where}: ?${job.query}`, rows, notes })
 }
 
+/**
+ * `fm=json` next to the image it describes, on one server, memory cache off: the info document
+ * decodes the original (shrink-on-load where the format allows) but renders only a 100 px preview.
+ */
+async function infoDocument (ctx: Context, name: string): Promise<void> {
+  const connections = 8
+  const image: Job = { label: '12 MP JPEG → 800 px 16:9 JPEG', source: 'kleiber', query: 'w=800&ar=16:9' }
+  const info: Job = { label: 'its fm=json', source: 'kleiber', query: 'w=800&ar=16:9&fm=json' }
+  const rows = await withServer(ctx, 'service', { CACHE_MEMORY_MAX_BYTES: '0' }, async (server) => {
+    await expectImage(server.port, pathAt(servicePaths(image, TENANT_X, FS_IDS), 0))
+    const measured: Row[] = []
+    for (const job of [image, info]) measured.push(...await measureRows(server, job === image ? 'image' : 'fm=json', servicePaths(job, TENANT_X, FS_IDS), [connections]))
+    return measured
+  })
+  const [imageRow, infoRow] = rows
+  const throughput = ratio(infoRow?.reqPerSec, imageRow?.reqPerSec)
+  const p99 = ratio(infoRow?.p99Ms, imageRow?.p99Ms)
+  ctx.targets.push({ name: `fm=json c=${connections}: throughput >= 1.0x the image's`, value: throughput, unit: 'x', atLeast: 1, problem: troubled(imageRow, infoRow) })
+  ctx.rows.set(name, rows)
+  ctx.sections.push({
+    name,
+    description: `${image.label} and its info document, memory cache off, ${FS_IDS} distinct ids on disk, c=${connections}`,
+    rows,
+    notes: [`fm=json/image throughput ${format(throughput, 'x')}, p99 ${format(p99, 'x')}`]
+  })
+}
+
 async function cacheHit (ctx: Context, name: string, origin: Origin): Promise<void> {
   const connections = 64
   const paths = servicePaths(WEBP_2MP, TENANT_X, HIT_IDS)
@@ -401,6 +428,7 @@ const WORKLOADS: readonly Workload[] = [
   { name: '12mp-jpeg-400-q80-uncached', run: async (ctx, name) => { await uncached(ctx, name, JPEG_12MP, 'fs') } },
   { name: '2mp-jpeg-400-webp-uncached', run: async (ctx, name) => { await uncached(ctx, name, WEBP_2MP, 'fs') } },
   { name: 'cache-hit', run: async (ctx, name) => { await cacheHit(ctx, name, 'fs') } },
+  { name: 'info-document', run: infoDocument },
   { name: 's3-12mp-jpeg-400-q80-uncached', run: async (ctx, name) => { await uncached(ctx, name, JPEG_12MP, 's3') } },
   { name: 's3-2mp-jpeg-400-webp-uncached', run: async (ctx, name) => { await uncached(ctx, name, WEBP_2MP, 's3') } },
   { name: 's3-cache-hit', run: async (ctx, name) => { await cacheHit(ctx, name, 's3') } },

@@ -30,7 +30,7 @@ function logic (): unknown {
 /** An app whose `transformation` metric records what each computation produced (its `format` tag). */
 async function infoApp (t: Parameters<typeof buildTestApp>[0]) {
   const formats: string[] = []
-  const metrics: Metrics = { ...createNoopMetrics(), transformation: (done) => { formats.push(done.format) } }
+  const metrics: Metrics = { ...createNoopMetrics(), transformation: (done) => { formats.push(String(done.format)) } }
   const app = await buildTestApp(t, {
     originals: {
       'acme/news/photos/a.jpg': photo,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import sharp from 'sharp'
 import { buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config/load.ts'
@@ -11,7 +11,7 @@ import { createLogSink } from '../helpers/log-sink.ts'
  * (`data/originals`, `config/local-logic.json`), as `npm start` serves them: examples that work as
  * written, and a page whose embedded info document is the one the service answers.
  */
-async function defaultApp (t: Parameters<Parameters<typeof test>[1]>[0]) {
+async function defaultApp (t: TestContext) {
   const app = buildApp({ config: loadConfig({ env: { STATSD_ENABLED: 'false' } }), logger: createLogSink().logger })
   t.after(async () => { await app.server.close() })
   await app.server.ready()
