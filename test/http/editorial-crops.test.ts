@@ -59,7 +59,10 @@ describe('rect: a region of the oriented, rotated source, cut before resizing', 
     ['rot=90&rect=0,0,100,100&flip=h', '100x100', 'rb/rb'],
     ['rot=90&rect=0,100,100,100&flip=v', '100x100', 'wg/wg'],
     ['rot=180&rect=0,0,100,50&flip=hv', '100x50', 'ww/ww'],
-    ['rect=0,0,100,100&w=40&h=20', '40x20', 'rr/bb']
+    ['rect=0,0,100,100&w=40&h=20', '40x20', 'rr/bb'],
+    // A region is a source of its own size: no enlarge keeps it, enlarge scales it up.
+    ['rect=100,50,50,50&w=200', '50x50', 'ww/ww'],
+    ['rect=100,50,50,50&w=200&enlarge=1', '200x200', 'ww/ww']
   ]
   for (const [query, size, corners] of cases) {
     test(`${query} → ${size} ${corners}`, async (t) => {
@@ -78,6 +81,13 @@ describe('rect: a region of the oriented, rotated source, cut before resizing', 
       assert.equal(response.json().error.code, 'INVALID_PARAMETER')
       assert.match(response.json().error.message, /'rect'.*(200x100|100x200)/, query)
     }
+  })
+
+  test('the output limits hold for a region as for any source', async (t) => {
+    const testApp = await buildTestApp(t, { originals: { 'acme/news/photos/q.png': quadrants }, env: { LIMITS_MAX_OUTPUT_DIMENSION: '300' } })
+    const response = await testApp.server.inject(`${BUCKET_PATH}/q.png?rect=0,0,10,10&w=300&h=300&dpr=2&enlarge=1&fit=fill`)
+    assert.equal(response.statusCode, 400)
+    assert.match(response.json().error.message, /LIMITS_MAX_OUTPUT_DIMENSION/)
   })
 
   test('malformed regions are refused by the parser, naming rect', async (t) => {

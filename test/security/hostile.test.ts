@@ -456,12 +456,14 @@ const VALID_VALUES: Record<string, fc.Arbitrary<string>> = {
   fit: fc.constantFrom(...FITS),
   pos: fc.constantFrom(...POSITIONS),
   fp: fc.tuple(hundredths(0, 1), hundredths(0, 1)).map(([x, y]) => `${x},${y}`),
-  fm: fc.constantFrom(...FORMATS),
+  fm: fc.constantFrom(...FORMATS, 'json'),
   q: fc.integer({ min: 1, max: 100 }).map(String),
   blur: hundredths(0.3, 100),
   rot: fc.constantFrom('0', '90', '180', '270'),
   flip: fc.constantFrom('h', 'v', 'hv'),
   bg: fc.tuple(fc.constantFrom('', '#'), hex([3, 6, 8])).map(([hash, digits]) => hash + digits),
+  rect: fc.tuple(fc.nat(200), fc.nat(200), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 })).map((region) => region.join(',')),
+  ar: fc.tuple(fc.integer({ min: 1, max: 9999 }), fc.integer({ min: 1, max: 9999 })).map(([w, h]) => `${w}:${h}`),
   ...Object.fromEntries(FLAGS.map((flag) => [flag, fc.constantFrom('0', '1')]))
 }
 
@@ -537,7 +539,12 @@ function specAllows (name: string, value: string): boolean {
       const parts = value.split(',')
       return parts.length === 2 && parts.every((part) => decimalIn(part, 0, 1))
     }
-    case 'fm': return [...FORMATS, 'avif'].includes(value)
+    case 'fm': return [...FORMATS, 'avif', 'json'].includes(value)
+    case 'rect': {
+      const parts = value.split(',')
+      return parts.length === 4 && parts.every((part, index) => /^\d{1,6}$/.test(part) && Number(part) >= (index < 2 ? 0 : 1))
+    }
+    case 'ar': return /^[1-9]\d{0,3}:[1-9]\d{0,3}$/.test(value)
     case 'q': return /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 100
     case 'blur': return decimalIn(value, 0.3, 100)
     case 'rot': return /^\d+$/.test(value) && [0, 90, 180, 270].includes(Number(value))
@@ -595,6 +602,12 @@ test('parameters: arbitrary query strings on a valid image: allowed statuses, re
       // An untouched original (no transformation asked): the passthrough property below.
       if (answer.body.equals(originals[`acme/open/pub/${source.file}`] ?? Buffer.alloc(0))) return
       served++
+      if (answer.headers['content-type'] === 'application/json') {
+        // fm=json: the info document describes an output within the limits, like the image itself.
+        const { output } = JSON.parse(answer.body.toString('utf8')) as { output: { width: number, height: number } }
+        assert.ok(output.width <= LIMITS.dimension && output.height <= LIMITS.dimension && output.width * output.height <= LIMITS.pixels, `${url}: ${JSON.stringify(output)}`)
+        return
+      }
       const image = await checkImage(answer, url, source.pages)
       const format = /(?:^|&)fm=(jpeg|png|webp|gif)(?:&|$)/.exec(query)?.[1]
       if (format !== undefined) assert.equal(image.format, format, `${url}: fm=${format}`)
