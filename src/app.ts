@@ -3,16 +3,19 @@ import type { Logger } from 'pino'
 import type { AppConfig } from './config/schema.ts'
 import { createImageDelivery, type DeliverySettings } from './delivery/deliver-image.ts'
 import type { Origin } from './origins/origin.ts'
-import type { LogicProvider } from './logic/bucket-logic.ts'
+import { bucketKey, type LogicProvider } from './logic/bucket-logic.ts'
 import type { ImageCache } from './cache/image-cache.ts'
 import { createBreakers, type Breakers } from './resilience/breakers.ts'
-import { createCache, createLogic, createOrigin, type FlushableCache } from './wiring.ts'
+import { createCache, createCdn, createLogic, createOrigin, type FlushableCache } from './wiring.ts'
 import { createDiscovery, type Discovery } from './remote/discovery.ts'
 import { hystrixStreamRoutes } from './http/routes/hystrix-stream.ts'
 import { DeliveryError } from './errors.ts'
 import { createTransformLimiter, type LimiterState } from './transform/limiter.ts'
 import { createTransformer } from './transform/transform-image.ts'
 import { createVersionedOrigin } from './origins/versioned-origin.ts'
+import { originKey } from './origins/origin.ts'
+import { createPurgeRegistry } from './purge/registry.ts'
+import { createPurgeService, type Cdn, type PurgeService } from './purge/purge-service.ts'
 import { requestIdOf } from './http/plugins/request-id.ts'
 import { registerAccessLog } from './http/plugins/access-log.ts'
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/plugins/error-handler.ts'
@@ -40,6 +43,8 @@ export interface AppOptions {
   dynamic?: DynamicConfig
   /** SIGNING_KEYS and ADMIN_TOKEN, read at use time; the static configuration's when absent. */
   secrets?: Secrets
+  /** The CDN purges invalidate; CDN_PROVIDER's when absent, none when null. */
+  cdn?: (Cdn & { close?: () => void }) | null
 }
 
 export interface App {
@@ -59,6 +64,8 @@ export interface App {
   runningTransforms: () => number
   /** The transform limiter's current limit and occupancy (admin port). */
   limiter: () => LimiterState
+  /** Purges and takedowns (SPEC §10.4): the admin port's `POST /admin/purge`, fed by the dynamic source. */
+  purge: PurgeService
 }
 
 /** Builds the service as a value; it never listens (main.ts does, tests inject). */
@@ -122,13 +129,25 @@ export function buildApp (options: AppOptions): App {
     ttlMs: () => dynamic.get('ORIGIN_VERSION_TTL_MS'),
     staleIfErrorMs: () => dynamic.get('ORIGIN_STALE_IF_ERROR_MS')
   })
+  const purges = createPurgeRegistry({ logger: options.logger })
+  // The purged outputs are left behind by their new keys; the origin is asked again, so a replaced
+  // original is read now rather than once its version stops being trusted.
+  purges.onPurge((scope) => { origin.forget(scope.imageId === null ? bucketKey(scope.bucket) : originKey(scope.bucket, scope.imageId)) })
+  const cdn = options.cdn === undefined ? createCdn(config) : options.cdn
+  const purge = createPurgeService({
+    registry: purges,
+    aliasesOf: async (bucket) => await logic.aliasesOf?.(bucket) ?? [],
+    cdn,
+    logger: options.logger
+  })
   const deliverImage = createImageDelivery({
     origin,
     logic,
     cache,
     transform: createTransformer({ limiter, metrics }),
     metrics,
-    settings
+    settings,
+    purges
   })
 
   let ready = true
@@ -165,8 +184,10 @@ export function buildApp (options: AppOptions): App {
     flush: async () => {
       await cache.flush?.()
       await (logic as { close?: () => Promise<void> }).close?.()
+      cdn?.close?.()
     },
     runningTransforms: () => limiter.running,
-    limiter: () => limiter.state()
+    limiter: () => limiter.state(),
+    purge
   }
 }

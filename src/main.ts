@@ -33,9 +33,11 @@ try {
   // LOG_LEVEL is dynamic: the process logger follows the source and the admin port.
   bindDynamicConfig(dynamic, { logger })
   app = buildApp({ config, logger, metrics, dynamic })
-  admin = buildAdminServer({ config, dynamic, breakers: app.breakers, logger, limiter: app.limiter })
+  admin = buildAdminServer({ config, dynamic, breakers: app.breakers, logger, limiter: app.limiter, purge: app.purge })
   // Before listening: the first poll (bounded) decides the values the first requests see.
-  dynamicSource = await startDynamicSource({ config, dynamic, logger })
+  dynamicSource = await startDynamicSource({ config, dynamic, logger, records: [app.purge.records] })
+  // Purges travel through the same source to every instance (to this one only without a source).
+  app.purge.publishThrough(dynamicSource)
 } catch (error) {
   if (error instanceof ConfigError || error instanceof LogicFileError) {
     logger.fatal(error.message)

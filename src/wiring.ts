@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { AppConfig } from './config/schema.ts'
 import { ConfigError } from './config/load.ts'
+import { createCloudFrontInvalidator, type CloudFrontInvalidator } from './aws/cloudfront.ts'
 import { createS3Client } from './aws/s3-client.ts'
 import type { Origin } from './origins/origin.ts'
 import { createFsOrigin } from './origins/fs-origin.ts'
@@ -60,4 +61,13 @@ export function createLogic (
     cacheTtlMs: () => parts.dynamic.get('LOGIC_CACHE_TTL_MS'),
     logger: parts.logger.child({ component: 'remote-logic' })
   })
+}
+
+/** The CDN purges invalidate (CDN_PROVIDER), or null when none is in front. */
+export function createCdn (config: AppConfig): CloudFrontInvalidator | null {
+  if (config.cdn.provider === 'none') return null
+  if (config.cdn.distributionId === null || config.cdn.distributionId === '') {
+    throw new ConfigError('CDN_DISTRIBUTION_ID (cdn.distributionId): is required when CDN_PROVIDER=cloudfront')
+  }
+  return createCloudFrontInvalidator({ region: config.s3.region, distributionId: config.cdn.distributionId })
 }

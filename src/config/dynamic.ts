@@ -349,18 +349,57 @@ export function bindDynamicConfig (dynamic: DynamicConfig, parts: DynamicParts):
   return () => { for (const stop of unbind) stop() }
 }
 
+/**
+ * Items of a source that are records for another part, not properties (purges: `purge:…`). The
+ * source's snapshot goes through `routeRecords`, the one place that tells them apart, so a record
+ * never reaches `apply` as an "unknown property" and a property never reaches a record sink.
+ */
+export interface RecordSink {
+  prefix: string
+  /** Every item under the prefix in this snapshot (a full snapshot, like the properties). */
+  apply: (records: Readonly<Record<string, unknown>>) => void
+}
+
+/** `dynamic` for the sources: records go to their sink, properties to the registry. */
+export function routeRecords (dynamic: Pick<DynamicConfig, 'apply'>, sinks: readonly RecordSink[]): Pick<DynamicConfig, 'apply'> {
+  if (sinks.length === 0) return dynamic
+  return {
+    apply (values, layer) {
+      const properties: Record<string, unknown> = {}
+      const records = sinks.map(() => ({}) as Record<string, unknown>)
+      for (const [key, value] of Object.entries(values)) {
+        const index = sinks.findIndex((sink) => key.startsWith(sink.prefix))
+        const target = index === -1 ? properties : records[index]
+        if (target !== undefined) target[key] = value
+      }
+      sinks.forEach((sink, index) => { sink.apply(records[index] ?? {}) })
+      return dynamic.apply(properties, layer)
+    }
+  }
+}
+
 export interface DynamicSourceOptions {
   config: AppConfig
   dynamic: DynamicConfig
   logger: Logger
+  /** Record sinks fed from the same snapshots (the purge registry). */
+  records?: readonly RecordSink[]
+}
+
+/** A started source: it can also write an item, which every instance then reads (purges). */
+export interface DynamicSourceHandle {
+  /** Writes one item (a string, or JSON for anything else); the local instance applies its own writes itself. */
+  write: (key: string, value: unknown) => Promise<void>
+  stop: () => Promise<void>
 }
 
 /**
  * Creates and starts the source DYNAMIC_CONFIG_SOURCE names, or returns null for `none`. The AWS
  * SDK is loaded only when the table is used. Throws a ConfigError naming the missing variable.
  */
-export async function startDynamicSource (options: DynamicSourceOptions): Promise<{ stop: () => Promise<void> } | null> {
-  const { config, dynamic, logger } = options
+export async function startDynamicSource (options: DynamicSourceOptions): Promise<DynamicSourceHandle | null> {
+  const { config, logger } = options
+  const dynamic = routeRecords(options.dynamic, options.records ?? [])
   const settings = config.dynamicConfig
   switch (settings.source) {
     case 'none':
@@ -380,6 +419,7 @@ export async function startDynamicSource (options: DynamicSourceOptions): Promis
       const source = createDynamoDbSource({ client, table: settings.table, pollMs: settings.pollMs, dynamic, logger })
       await source.start()
       return {
+        write: source.write,
         async stop () {
           await source.stop()
           client.destroy()

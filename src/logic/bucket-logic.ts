@@ -51,6 +51,11 @@ export interface LogicProvider {
    * become metric tag values, so made-up URLs cannot grow tag cardinality (SPEC §8).
    */
   isKnownTenant: (tenant: string) => boolean
+  /**
+   * The aliases that point at this bucket, for purging their routes at the CDN. The file logic
+   * knows them; the translator has no reverse lookup, so a provider without it purges none.
+   */
+  aliasesOf?: (bucket: BucketRef) => Promise<string[]>
 }
 
 export function bucketKey (bucket: BucketRef): string {

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { DeliveryError } from '../errors.ts'
-import type { BucketLogic, BucketRef, LogicProvider } from './bucket-logic.ts'
+import { bucketKey, type BucketLogic, type BucketRef, type LogicProvider } from './bucket-logic.ts'
 import { validateDocument } from './schemas.ts'
 
 interface LogicFile {
@@ -34,6 +34,9 @@ export function createFileLogic (file: string): LogicProvider {
     getBucketLogic: async (bucket) => mostSpecific(logicPatterns, bucket),
     isKnownTenant: (tenant) => tenants.has(tenant),
     resolveAlias: async (alias) => Object.hasOwn(document.aliases ?? {}, alias) ? document.aliases?.[alias] ?? null : null,
+    aliasesOf: async (bucket) => Object.entries(document.aliases ?? {})
+      .filter(([, target]) => bucketKey(target) === bucketKey(bucket))
+      .map(([alias]) => alias),
     async getWatermark (bucket) {
       const watermarkFile = mostSpecific(watermarkPatterns, bucket)
       if (watermarkFile === null) return null

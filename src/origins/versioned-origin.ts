@@ -28,6 +28,12 @@ export interface VersionedOrigin {
   version: (key: string, request: OriginRequest) => Promise<KnownVersion>
   /** The original's bytes at that version; concurrent reads of one version share one origin read. */
   get: (key: string, version: SourceVersion, request: OriginRequest) => Promise<Source>
+  /**
+   * Forgets the versions of `scope` (an original's key) and of every key under it as a folder
+   * (`t/d/b` is a whole bucket): after a purge the next request asks the origin, so a replaced
+   * original is read at once instead of after the trust TTL.
+   */
+  forget: (scope: string) => void
 }
 
 interface Seen {
@@ -95,6 +101,11 @@ export function createVersionedOrigin (origin: Origin, options: VersionedOriginO
         if (versionIsGone(error)) seen.delete(key)
         throw error
       }
+    },
+    forget (scope) {
+      const folder = `${scope}/`
+      // A purge is rare next to requests: a walk over the remembered keys is cheap enough.
+      for (const key of [...seen.keys()]) if (key === scope || key.startsWith(folder)) seen.delete(key)
     }
   }
 }

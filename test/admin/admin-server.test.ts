@@ -152,3 +152,14 @@ test('authorisation is checked before the body is parsed', async (t) => {
   const response = await admin.inject({ method: 'PUT', url: '/admin/config/LIMITS_MAX_QUEUE', headers: { 'content-type': 'application/json' }, payload: '{"value":' })
   assert.equal(response.statusCode, 401)
 })
+
+test('POST /admin/purge is listed, and on a server without purges it is a 404 after authorisation', async (t) => {
+  const { admin } = await setup(t, { ADMIN_TOKEN: TOKEN })
+  assert.match((await admin.inject({ url: '/admin' })).body, /POST \/admin\/purge/)
+  const payload = { tenant: 'acme', domain: 'news', bucket: 'photos' }
+  const unauthorised = await admin.inject({ method: 'POST', url: '/admin/purge', payload })
+  assert.equal(unauthorised.statusCode, 401)
+  const response = await admin.inject({ method: 'POST', url: '/admin/purge', headers: { authorization: `Bearer ${TOKEN}` }, payload })
+  assert.equal(response.statusCode, 404)
+  assert.equal(response.json<{ error: { code: string } }>().error.code, 'NOT_FOUND')
+})

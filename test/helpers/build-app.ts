@@ -2,10 +2,14 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
 import { createLogSink } from './log-sink.ts'
 import { buildApp, type App, type AppOptions } from '../../src/app.ts'
+import { startDynamicSource, type DynamicSourceHandle } from '../../src/config/dynamic.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import type { AppConfig } from '../../src/config/schema.ts'
+import { buildAdminServer } from '../../src/http/admin/admin-server.ts'
 
 export const BUCKET = { tenant: 'acme', domain: 'news', bucket: 'photos' }
 export const BUCKET_PATH = '/tenants/acme/domains/news/buckets/photos/images'
@@ -20,6 +24,8 @@ export interface TestAppOptions {
   env?: Record<string, string>
   /** Parts that replace the configured ones (origin, logic, cache, secrets, dynamic config, metrics, …). */
   parts?: Partial<Omit<AppOptions, 'config' | 'logger'>>
+  /** Starts DYNAMIC_CONFIG_SOURCE as main.ts does: its properties and purge records, and purges published through it. */
+  startSource?: boolean
 }
 
 export interface TestApp extends App {
@@ -28,6 +34,11 @@ export interface TestApp extends App {
   dir: string
   /** Every log line written so far, parsed. */
   logs: Array<Record<string, unknown>>
+  logger: Logger
+  /** The admin port, built as main.ts builds it (injected, never listening). */
+  admin: FastifyInstance
+  /** The started dynamic source (with `startSource`), else null. */
+  source: DynamicSourceHandle | null
 }
 
 export function defaultLogic (): unknown {
@@ -66,10 +77,18 @@ export async function buildTestApp (t: TestContext, options: TestAppOptions = {}
   })
   const { logger, logs } = createLogSink()
   const app = buildApp({ config, logger, ...options.parts })
+  const admin = buildAdminServer({ config, dynamic: app.dynamic, breakers: app.breakers, logger, limiter: app.limiter, purge: app.purge })
+  let source: DynamicSourceHandle | null = null
   t.after(async () => {
+    await source?.stop()
+    await admin.close()
     await app.server.close()
     fs.rmSync(dir, { recursive: true, force: true })
   })
+  if (options.startSource === true) {
+    source = await startDynamicSource({ config, dynamic: app.dynamic, logger, records: [app.purge.records] })
+    app.purge.publishThrough(source)
+  }
   await app.server.ready()
-  return { ...app, config, root, dir, logs }
+  return { ...app, config, root, dir, logs, logger, admin, source }
 }

@@ -1,4 +1,4 @@
-import { DynamoDBClient, paginateScan, type AttributeValue, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
+import { DynamoDBClient, PutItemCommand, paginateScan, type AttributeValue, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
 import type { Logger } from 'pino'
 import type { DynamicConfig } from '../dynamic.ts'
 import type { DynamicSource } from './file-source.ts'
@@ -32,7 +32,8 @@ const DEFAULT_INITIAL_TIMEOUT_MS = 5000
  * poll, applied as a complete snapshot, so that deleting an item puts the property back to its
  * static value. A failing poll (table missing, throttled, endpoint down) keeps the last values and
  * never reaches a request; it is logged when polling starts failing and when it recovers, not on
- * every attempt.
+ * every attempt. `write` puts one `{key, value}` item (a purge record), which every instance
+ * reads at its next poll.
  */
 export function createDynamoDbSource (options: DynamoDbSourceOptions): DynamoDbSource {
   const keyAttribute = options.keyAttribute ?? 'key'
@@ -90,6 +91,13 @@ export function createDynamoDbSource (options: DynamoDbSourceOptions): DynamoDbS
 
   return {
     poll,
+    async write (key, value) {
+      const text = typeof value === 'string' ? value : JSON.stringify(value)
+      await options.client.send(new PutItemCommand({
+        TableName: options.table,
+        Item: { [keyAttribute]: { S: key }, [valueAttribute]: { S: text } }
+      }))
+    },
     async start () {
       const first = poll()
       let waited: NodeJS.Timeout | undefined

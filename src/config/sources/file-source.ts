@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
@@ -17,6 +18,8 @@ export interface DynamicSource {
   /** Loads the current values once, then follows changes. */
   start: () => Promise<void>
   stop: () => Promise<void>
+  /** Writes one item to the source (a purge record), for every instance reading it. */
+  write: (key: string, value: unknown) => Promise<void>
 }
 
 const DEFAULT_DEBOUNCE_MS = 200
@@ -26,7 +29,8 @@ const DEFAULT_DEBOUNCE_MS = 200
  * the file: Kubernetes updates a mounted ConfigMap by swapping a symlink, and editors save by
  * renaming a temporary file, and a watch on the old file would never fire again. The file is a
  * full snapshot: a key removed from it goes back to its static value. An unreadable or malformed
- * file keeps the last values.
+ * file keeps the last values. `write` merges one item into the file and replaces it atomically
+ * (a temporary file renamed over it), so a reader never sees half a document.
  */
 export function createFileSource (options: FileSourceOptions): DynamicSource {
   const file = path.resolve(options.file)
@@ -62,6 +66,29 @@ export function createFileSource (options: FileSourceOptions): DynamicSource {
     logger.debug({ applied, rejected: rejected.length }, 'dynamic properties file loaded')
   }
 
+  async function merge (key: string, value: unknown): Promise<void> {
+    let document: Record<string, unknown> = {}
+    try {
+      const parsed: unknown = JSON.parse(await fsp.readFile(file, 'utf8'))
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object')
+      document = parsed as Record<string, unknown>
+    } catch (error) {
+      // A missing file starts empty; a broken one is the operator's to fix, never overwritten.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new Error(`the dynamic properties file cannot be updated: ${(error as Error).message}`, { cause: error })
+      }
+    }
+    document[key] = value
+    const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomUUID()}.tmp`)
+    try {
+      await fsp.writeFile(temporary, `${JSON.stringify(document, null, 2)}\n`)
+      await fsp.rename(temporary, file)
+    } catch (error) {
+      await fsp.rm(temporary, { force: true })
+      throw error
+    }
+  }
+
   function schedule (): void {
     clearTimeout(timer)
     timer = setTimeout(() => {
@@ -81,6 +108,12 @@ export function createFileSource (options: FileSourceOptions): DynamicSource {
       watcher.on('error', (error) => { logger.error({ err: error }, 'watching the dynamic properties file failed') })
       reading = load()
       await reading
+    },
+    async write (key, value) {
+      // In the same queue as the reads: a read never interleaves with this instance's write.
+      const written = reading.then(async () => { await merge(key, value) })
+      reading = written.catch(() => {})
+      await written
     },
     async stop () {
       clearTimeout(timer)

@@ -6,6 +6,7 @@ import type { DynamicConfig } from '../../config/dynamic.ts'
 import { envSecrets, type Secrets } from '../../config/secrets.ts'
 import type { Breakers } from '../../resilience/breakers.ts'
 import type { LimiterState } from '../../transform/limiter.ts'
+import type { PurgeService } from '../../purge/purge-service.ts'
 import { registerSecurityHeaders } from '../plugins/security-headers.ts'
 
 export interface AdminServerOptions {
@@ -17,9 +18,11 @@ export interface AdminServerOptions {
   limiter?: () => LimiterState
   /** ADMIN_TOKEN, read at each call so a rotated token applies at once; the static configuration's when absent. */
   secrets?: Pick<Secrets, 'adminToken'>
+  /** `POST /admin/purge` (SPEC §10.4); a 404 when absent. */
+  purge?: Pick<PurgeService, 'purge'>
 }
 
-type AdminErrorCode = 'UNAUTHORIZED' | 'READ_ONLY' | 'UNKNOWN_PROPERTY' | 'NOT_DYNAMIC' | 'INVALID_VALUE' | 'INVALID_REQUEST' | 'NOT_FOUND' | 'INTERNAL_ERROR'
+type AdminErrorCode = 'UNAUTHORIZED' | 'READ_ONLY' | 'UNKNOWN_PROPERTY' | 'NOT_DYNAMIC' | 'INVALID_VALUE' | 'INVALID_REQUEST' | 'NOT_FOUND' | 'PURGE_NOT_PUBLISHED' | 'INTERNAL_ERROR'
 
 const INDEX_PAGE = `<!doctype html>
 <html lang="en">
@@ -32,6 +35,8 @@ const INDEX_PAGE = `<!doctype html>
 <li><a href="/admin/limiter">/admin/limiter</a>: the transform limit (adaptive or fixed), running, orphaned and waiting transformations, and the places each tenant holds</li>
 <li><code>PUT /admin/config/:key</code> with <code>{"value": …}</code> and <code>Authorization: Bearer &lt;ADMIN_TOKEN&gt;</code>:
 change a dynamic property on this instance (<code>null</code> removes the override)</li>
+<li><code>POST /admin/purge</code> with <code>{"tenant", "domain", "bucket", "imageId"?, "takedown"?}</code> and the same token:
+purge an image or a bucket on every instance and at the CDN; <code>"takedown": true</code> answers 451 until <code>false</code></li>
 </ul>
 </body>
 </html>
@@ -111,6 +116,16 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
     }
     request.log.info({ key, value: result.value, previous: result.previous }, `admin set ${key}`)
     return { key, value: result.value, previous: result.previous }
+  })
+
+  server.post('/admin/purge', {
+    onRequest: async (request, reply) => { await authorize(request, reply) }
+  }, async (request, reply) => {
+    if (options.purge === undefined) return await send(reply, 404, 'NOT_FOUND', 'No purges on this server')
+    // One shared token, so the audit names its holder as `admin`.
+    const outcome = await options.purge.purge(request.body, 'admin')
+    if (outcome.status !== 202) return await send(reply, outcome.status, outcome.code, outcome.message)
+    return await reply.code(202).header('cache-control', 'no-store').send(outcome.answer)
   })
 
   async function authorize (request: FastifyRequest, reply: FastifyReply): Promise<void> {
