@@ -17,6 +17,10 @@ export interface EnvironmentSettings {
   logLevel: 'info' | 'debug' | 'warn'
   // Protect what cannot be rebuilt from code in production (ALB deletion, table point-in-time recovery).
   protectData: boolean
+  // CloudFront edge locations served (PriceClass_100: North America and Europe only).
+  cdnPriceClass: 'PriceClass_100' | 'PriceClass_200' | 'PriceClass_All'
+  // Days between automatic rotations of the service's secret (SIGNING_KEYS, ADMIN_TOKEN).
+  secretRotationDays: number
 }
 
 export const SETTINGS: Record<Environment, EnvironmentSettings> = {
@@ -31,7 +35,9 @@ export const SETTINGS: Record<Environment, EnvironmentSettings> = {
     shutdownDrainMs: 10000,
     shutdownTimeoutMs: 25000,
     logLevel: 'debug',
-    protectData: false
+    protectData: false,
+    cdnPriceClass: 'PriceClass_100',
+    secretRotationDays: 30
   },
   pro: {
     instanceType: 'c7i.xlarge',
@@ -42,7 +48,9 @@ export const SETTINGS: Record<Environment, EnvironmentSettings> = {
     shutdownDrainMs: 10000,
     shutdownTimeoutMs: 25000,
     logLevel: 'info',
-    protectData: true
+    protectData: true,
+    cdnPriceClass: 'PriceClass_All',
+    secretRotationDays: 30
   }
 }
 

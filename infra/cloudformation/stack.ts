@@ -9,6 +9,7 @@ import {
   AutoScaling, DynamoDB, EC2, ElasticLoadBalancingV2, Fn, IAM, S3, SSM, ResourceTag, type Tag, type Template
 } from './cloudform.ts'
 import { stringify } from 'yaml'
+import { cdnParameters, cdnResources, cdnStatements } from './cdn.ts'
 import { SETTINGS, type Environment, type EnvironmentSettings } from './environments.ts'
 
 export const SERVICE = 'delivery-images'
@@ -31,7 +32,8 @@ export const ADMIN_PORT = 8077
 // the address the instance registers in Eureka, never through the ALB. /admin lives on the
 // loopback admin listener (operators reach it through a Session Manager port forward); it is
 // refused here too so that binding it to the service port one day cannot publish it.
-// The answer is the service's own to an unknown route (SPEC §3 shape): a refused path looks like any missing one.
+// The answer is the service's own to an unknown route (its JSON error shape): a refused path looks like any missing one.
+// The CDN in front refuses the same paths in its viewer-request function (infra/cdn/cloudfront-function.js).
 export const REFUSED_STATUS = '404'
 export const REFUSED_BODY = JSON.stringify({ error: { code: 'IMAGE_NOT_FOUND', message: 'No such route', requestId: '' } })
 
@@ -70,7 +72,13 @@ export function serviceEnvironment (env: Environment, settings: EnvironmentSetti
     DD_SERVICE: SERVICE,
     LOG_LEVEL: settings.logLevel,
     SHUTDOWN_DRAIN_MS: String(settings.shutdownDrainMs),
-    SHUTDOWN_TIMEOUT_MS: String(settings.shutdownTimeoutMs)
+    SHUTDOWN_TIMEOUT_MS: String(settings.shutdownTimeoutMs),
+    // SIGNING_KEYS and ADMIN_TOKEN come from the stack's secret (re-read while running: rotation needs no restart).
+    SECRETS_SOURCE: 'aws-secrets-manager',
+    SECRETS_ID: '${ServiceSecret}',
+    // POST /admin/purge invalidates the paths on the distribution in front.
+    CDN_PROVIDER: 'cloudfront',
+    CDN_DISTRIBUTION_ID: '${CdnDistribution}'
   }
 }
 
@@ -172,7 +180,7 @@ export function buildTemplate (env: Environment): Template {
 
   return {
     AWSTemplateFormatVersion: '2010-09-09',
-    Description: `${SERVICE} (${env}): ALB, auto-scaling group, IAM, dynamic configuration table, transformed-image cache`,
+    Description: `${SERVICE} (${env}): CloudFront, ALB, auto-scaling group, IAM, secret, dynamic configuration table, transformed-image cache`,
     Parameters: {
       VpcId: { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::VPC::Id>', Default: `/network/${env}/vpc-id`, Description: 'SSM parameter holding the VPC id' },
       PublicSubnetIds: { Type: 'AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>', Default: `/network/${env}/public-subnet-ids`, Description: 'SSM parameter: subnets of the load balancer' },
@@ -181,7 +189,8 @@ export function buildTemplate (env: Environment): Template {
       EurekaHost: { Type: 'AWS::SSM::Parameter::Value<String>', Default: `/platform/${env}/eureka-host`, Description: 'SSM parameter: Eureka server host' },
       ImageId: { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: `/${SERVICE}/${env}/ami-id`, Description: 'SSM parameter the bake stage updates with the AMI holding the RPM' },
       OriginalsBucketName: { Type: 'String', MinLength: 3, Description: 'Bucket of originals (read-only for the service)' },
-      DatadogApiKeyParameterName: { Type: 'String', Default: '/datadog/api-key', Description: 'SecureString SSM parameter holding the Datadog API key' }
+      DatadogApiKeyParameterName: { Type: 'String', Default: '/datadog/api-key', Description: 'SecureString SSM parameter holding the Datadog API key' },
+      ...cdnParameters(env)
     },
     Resources: {
       LoadBalancerSecurityGroup: new EC2.SecurityGroup({
@@ -339,7 +348,8 @@ export function buildTemplate (env: Environment): Template {
                 Effect: 'Allow',
                 Action: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
                 Resource: Fn.Sub(`arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${name}`, {})
-              }
+              },
+              ...cdnStatements()
             ]
           }
         }],
@@ -401,7 +411,9 @@ export function buildTemplate (env: Environment): Template {
           PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' },
           TargetValue: settings.targetCpuPercent
         }
-      })
+      }),
+
+      ...cdnResources(env, settings, name, (part) => tags(env, part))
     },
     Outputs: {
       LoadBalancerDnsName: { Description: 'DNS name of the ALB (CDN origin)', Value: Fn.GetAtt('LoadBalancer', 'DNSName') },
@@ -409,7 +421,10 @@ export function buildTemplate (env: Environment): Template {
       AutoScalingGroupName: { Value: Fn.Ref('AutoScalingGroup') },
       CacheBucketName: { Value: Fn.Ref('CacheBucket') },
       DynamicConfigTableName: { Value: Fn.Ref('DynamicConfigTable') },
-      InstanceRoleArn: { Value: Fn.GetAtt('InstanceRole', 'Arn') }
+      InstanceRoleArn: { Value: Fn.GetAtt('InstanceRole', 'Arn') },
+      CdnDistributionId: { Value: Fn.Ref('CdnDistribution') },
+      CdnDistributionDomainName: { Description: 'Target of the CDN domain\'s DNS record', Value: Fn.GetAtt('CdnDistribution', 'DomainName') },
+      ServiceSecretArn: { Value: Fn.Ref('ServiceSecret') }
     }
   }
 }
