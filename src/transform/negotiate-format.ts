@@ -5,9 +5,26 @@ import type { SourceInfo } from './probe.ts'
 export type AcceptClass = 'avif' | 'webp' | 'other'
 
 export function acceptClass (accept: string, avifEnabled: boolean): AcceptClass {
-  if (avifEnabled && accept.includes('image/avif')) return 'avif'
-  if (accept.includes('image/webp')) return 'webp'
+  const named = namedTypes(accept)
+  if (avifEnabled && named.has('image/avif')) return 'avif'
+  if (named.has('image/webp')) return 'webp'
   return 'other'
+}
+
+/**
+ * The media types an `Accept` header names explicitly with a weight above 0 (RFC 9110 §12.5.1).
+ * Written here rather than taken from `negotiator`: that library lets `*\/*` match any type, and a
+ * wildcard must not earn AVIF or WebP, which older browsers send it with and cannot decode.
+ */
+function namedTypes (accept: string): Set<string> {
+  const types = new Set<string>()
+  for (const range of accept.split(',')) {
+    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase())
+    const weight = parameters.find((parameter) => /^q\s*=/.test(parameter))
+    if (weight !== undefined && Number(weight.replace(/^q\s*=\s*/, '')) === 0) continue
+    types.add(type)
+  }
+  return types
 }
 
 const SAME_AS_SOURCE: Record<string, OutputFormat> = { jpeg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif' }
