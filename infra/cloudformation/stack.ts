@@ -334,6 +334,13 @@ export function buildTemplate (env: Environment): Template {
                 Resource: Fn.GetAtt('DynamicConfigTable', 'Arn')
               },
               {
+                // POST /admin/purge writes its purge records into the table every instance polls.
+                Sid: 'WritePurgeRecords',
+                Effect: 'Allow',
+                Action: ['dynamodb:PutItem'],
+                Resource: Fn.GetAtt('DynamicConfigTable', 'Arn')
+              },
+              {
                 Sid: 'ReadAgentConfig',
                 Effect: 'Allow',
                 Action: ['ssm:GetParameter'],

@@ -208,6 +208,9 @@ for (const env of ENVIRONMENTS) {
       assert.match(JSON.stringify(bySid.get('ReadOriginals')?.Resource), /\$\{OriginalsBucketName\}\/\*/)
       assert.deepEqual(bySid.get('ReadWriteTransformedCache')?.Action, ['s3:GetObject', 's3:PutObject', 's3:ListBucket'])
       assert.ok(bySid.get('ReadDynamicConfig')?.Action.every((action) => /^dynamodb:(Get|Query|Scan|Describe)/.test(action)))
+      // Purges travel through the table: the instances write their records, and nothing else.
+      assert.deepEqual(bySid.get('WritePurgeRecords')?.Action, ['dynamodb:PutItem'])
+      assert.deepEqual(bySid.get('WritePurgeRecords')?.Resource, { 'Fn::GetAtt': ['DynamicConfigTable', 'Arn'] })
       // Nothing may write originals or delete anything.
       for (const statement of statements) {
         const onOriginals = JSON.stringify(statement.Resource).includes('OriginalsBucketName')
