@@ -19,6 +19,8 @@ RUN --mount=type=cache,target=/root/.npm \
 # `docker build --target test .`: the README's `npm ci && npm test` in a clean Linux tree
 # (_script/tests-docker). Not part of the runtime image.
 FROM base AS test
+# npm test puts a real Varnish in front of the service (test/cdn).
+RUN apt-get update && apt-get install -y --no-install-recommends varnish && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci
@@ -38,7 +40,10 @@ RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx \
       /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
 
 WORKDIR /app
+# DD_VERSION: the unified service tag `version` on metrics, traces and logs (the image tag,
+# <package version>-<build>.git<commit>, from _script/compile-docker).
 ENV NODE_ENV=production \
+    DD_VERSION=${VERSION} \
     TMPDIR=/tmp \
     HOST=0.0.0.0 \
     PORT=8080

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { AppConfig } from './config/schema.ts'
-import { createImageDelivery, type DeliverySettings } from './delivery/deliver-image.ts'
+import { createImageDelivery, UNKNOWN_TENANT, type DeliverySettings } from './delivery/deliver-image.ts'
 import type { Origin } from './origins/origin.ts'
 import { bucketKey, type LogicProvider } from './logic/bucket-logic.ts'
 import type { ImageCache } from './cache/image-cache.ts'
@@ -138,7 +138,9 @@ export function buildApp (options: AppOptions): App {
     registry: purges,
     aliasesOf: async (bucket) => await logic.aliasesOf?.(bucket) ?? [],
     cdn,
-    logger: options.logger
+    logger: options.logger,
+    // The tenant tag takes only tenants the logic source names (SPEC §8), as on every metric.
+    onPurged: (tenant) => { metrics.purge({ tenant: logic.isKnownTenant(tenant) ? tenant : UNKNOWN_TENANT }) }
   })
   const deliverImage = createImageDelivery({
     origin,

@@ -1,39 +1,43 @@
 import './lifecycle/threadpool.ts'
-import os from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type App } from './app.ts'
 import { ConfigError, loadConfig } from './config/load.ts'
 import type { AppConfig } from './config/schema.ts'
 import { bindDynamicConfig, createDynamicConfig, startDynamicSource } from './config/dynamic.ts'
+import { startSecrets, type StartedSecrets } from './config/secrets.ts'
 import { buildAdminServer } from './http/admin/admin-server.ts'
 import { LogicFileError } from './logic/file-logic.ts'
 import { installShutdown } from './lifecycle/shutdown.ts'
 import { createLogger } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
+import { serviceTags } from './observability/service-tags.ts'
 
 /**
  * The process: configuration, the app and its admin port, the dynamic-configuration source,
  * Eureka registration once listening, and the shutdown sequence of SPEC §9.
  */
 // `info` until the configuration (and so LOG_LEVEL) is validated; then the configured level.
-const logger = createLogger({ level: 'info' })
+const logger = createLogger({ level: 'info', serviceTags: serviceTags(process.env.APP_ENV ?? 'local') })
 
 let config: AppConfig
 let app: App
 let admin: FastifyInstance
 let metrics: Metrics
+let secrets: StartedSecrets
 let dynamicSource: Awaited<ReturnType<typeof startDynamicSource>>
 try {
   config = loadConfig()
   logger.level = config.logLevel
-  metrics = createMetrics(config.statsd, { env: config.appEnv, app: 'delivery-images', host: os.hostname() }, {
+  metrics = createMetrics(config.statsd, serviceTags(config.appEnv), {
     onError: (error) => { logger.debug({ err: error }, 'statsd send failed') }
   })
   const dynamic = createDynamicConfig({ config, logger, onChangeMetric: (key) => { metrics.dynamicConfigChange(key) } })
   // LOG_LEVEL is dynamic: the process logger follows the source and the admin port.
   bindDynamicConfig(dynamic, { logger })
-  app = buildApp({ config, logger, metrics, dynamic })
-  admin = buildAdminServer({ config, dynamic, breakers: app.breakers, logger, limiter: app.limiter, purge: app.purge })
+  // Before anything can serve: the first read of the secrets store decides the keys requests see.
+  secrets = await startSecrets({ config, logger })
+  app = buildApp({ config, logger, metrics, dynamic, secrets })
+  admin = buildAdminServer({ config, dynamic, breakers: app.breakers, logger, limiter: app.limiter, purge: app.purge, secrets })
   // Before listening: the first poll (bounded) decides the values the first requests see.
   dynamicSource = await startDynamicSource({ config, dynamic, logger, records: [app.purge.records] })
   // Purges travel through the same source to every instance (to this one only without a source).
@@ -70,6 +74,7 @@ installShutdown({
   cleanUp: [
     { name: 'eureka registration', run: app.discovery.stop },
     { name: 'dynamic config source', run: async () => { await dynamicSource?.stop() } },
+    { name: 'secrets poll', run: async () => { await secrets.stop() } },
     { name: 'background work', run: app.flush },
     { name: 'metrics', run: metrics.close },
     { name: 'logs', run: () => { logger.flush() } }

@@ -11,6 +11,7 @@ import {
 import { stringify } from 'yaml'
 import { cdnParameters, cdnResources, cdnStatements } from './cdn.ts'
 import { SETTINGS, type Environment, type EnvironmentSettings } from './environments.ts'
+import { DOGSTATSD_AGENT_SETTINGS } from '../datadog/agent.ts'
 
 export const SERVICE = 'delivery-images'
 export const SERVICE_PORT = 8080
@@ -92,6 +93,9 @@ export function agentConfig (env: Environment): Record<string, unknown> {
     use_dogstatsd: true,
     dogstatsd_port: 8125,
     dogstatsd_non_local_traffic: false,
+    // Without these the agent makes no `.95percentile`/`.99percentile` series: the p99 monitor could never fire.
+    histogram_aggregates: [...DOGSTATSD_AGENT_SETTINGS.histogram_aggregates],
+    histogram_percentiles: [...DOGSTATSD_AGENT_SETTINGS.histogram_percentiles],
     apm_config: { enabled: true, apm_non_local_traffic: false },
     logs_enabled: true,
     process_config: { process_collection: { enabled: false } }

@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml'
 import path from 'node:path'
 import { Ajv } from 'ajv'
 import { BREAKER_EVENTS, METRIC_NAMES } from '../../src/observability/metric-names.ts'
+import { histogramSuffixes } from './agent.ts'
 
 export interface EnvironmentSpec {
   regions: string[]
@@ -184,8 +185,8 @@ const checkMonitorsDocument = ajv.compile<MonitorsDocument>(monitorsSchema)
 const checkDashboardDocument = ajv.compile<DashboardSpec>(dashboardSchema)
 
 const PREFIX = 'delivery_images.'
-/** Suffixes the agent adds to a timing/histogram (`histogram_aggregates`, `histogram_percentiles`). */
-const HISTOGRAM_SUFFIXES = ['', '.avg', '.count', '.median', '.max', '.min', '.sum', '.95percentile', '.99percentile']
+/** The name itself (counters, gauges) and what the agent makes of a timing/histogram (agent.ts). */
+const HISTOGRAM_SUFFIXES = ['', ...histogramSuffixes()]
 const MONITOR_QUERY = /^(avg|sum|min|max)\(last_(\d+)(m|h|d)\):(.+?)\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)$/s
 const METRIC_IN_QUERY = /(?:avg|sum|min|max|p\d+):([a-z0-9_.]+)\{/g
 const PAGE_HANDLE = /@(pagerduty|opsgenie|victorops)\b/i

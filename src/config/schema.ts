@@ -20,30 +20,33 @@ export function signingKeysOf (value: unknown): SigningKeys {
   return (typeof value === 'string' ? JSON.parse(value) : value) as SigningKeys
 }
 
-convict.addFormat({
-  name: 'signing-keys',
-  validate (value: unknown) {
-    let keys: unknown
-    try {
-      keys = signingKeysOf(value)
-    } catch {
-      throw new Error('must be JSON')
-    }
-    if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
-      throw new Error('must be a JSON object of "<tenant>/<domain>": "key" or ["key", …]')
-    }
-    // Messages name the entry, never a key: this is a secret.
-    for (const [name, entry] of Object.entries(keys)) {
-      const parts = name.split('/')
-      if (parts.length !== 2 || !parts.every(isPathPart)) throw new Error(`${JSON.stringify(name)} is not "<tenant>/<domain>"`)
-      const list: unknown[] = Array.isArray(entry) ? entry : [entry]
-      if (list.length === 0) throw new Error(`${JSON.stringify(name)} has an empty list of keys`)
-      if (!list.every((key) => typeof key === 'string' && Buffer.byteLength(key) >= MIN_SIGNING_KEY_BYTES)) {
-        throw new Error(`${JSON.stringify(name)}: every key must be a string of at least ${MIN_SIGNING_KEY_BYTES} bytes`)
-      }
+/**
+ * Throws unless `value` (an object or its JSON text) is a valid SIGNING_KEYS: the convict format
+ * below, and the Secrets Manager document (src/config/secrets.ts), check keys the same way.
+ */
+export function checkSigningKeys (value: unknown): void {
+  let keys: unknown
+  try {
+    keys = signingKeysOf(value)
+  } catch {
+    throw new Error('must be JSON')
+  }
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
+    throw new Error('must be a JSON object of "<tenant>/<domain>": "key" or ["key", …]')
+  }
+  // Messages name the entry, never a key: this is a secret.
+  for (const [name, entry] of Object.entries(keys)) {
+    const parts = name.split('/')
+    if (parts.length !== 2 || !parts.every(isPathPart)) throw new Error(`${JSON.stringify(name)} is not "<tenant>/<domain>"`)
+    const list: unknown[] = Array.isArray(entry) ? entry : [entry]
+    if (list.length === 0) throw new Error(`${JSON.stringify(name)} has an empty list of keys`)
+    if (!list.every((key) => typeof key === 'string' && Buffer.byteLength(key) >= MIN_SIGNING_KEY_BYTES)) {
+      throw new Error(`${JSON.stringify(name)}: every key must be a string of at least ${MIN_SIGNING_KEY_BYTES} bytes`)
     }
   }
-})
+}
+
+convict.addFormat({ name: 'signing-keys', validate: checkSigningKeys })
 
 /**
  * Visible ASCII and spaces: node refuses a header value with CR, LF or another control character

@@ -1,10 +1,17 @@
+import os from 'node:os'
 import pino, { type DestinationStream, type Level, type Logger } from 'pino'
+import type { ServiceTags } from './service-tags.ts'
 
 export interface LoggerOptions {
   /** `LOG_LEVEL` (SPEC §7); change it later with `logger.level = …`. */
   level: Level | 'silent'
   /** Where JSON lines go; stdout by default. Tests pass a sink. */
   destination?: DestinationStream
+  /**
+   * `service`, `env` and `version` on every line (serviceTags()): Datadog and Sumo Logic read them
+   * as the line's service tags, also for lines logged outside a trace.
+   */
+  serviceTags?: ServiceTags
 }
 
 export const REDACTED = '[redacted]'
@@ -46,6 +53,8 @@ const MAX_DEPTH = 3
 export function createLogger (options: LoggerOptions): Logger {
   const settings = {
     level: options.level,
+    // pino's own base (pid, hostname) plus the service tags.
+    base: { pid: process.pid, hostname: os.hostname(), ...options.serviceTags },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     formatters: {

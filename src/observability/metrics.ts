@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import StatsD from 'hot-shots'
 import { BREAKER_EVENTS, METRIC_NAMES, breakerMetricName, type BreakerEvent } from './metric-names.ts'
+import type { ServiceTags } from './service-tags.ts'
 
 /** The `statsd` slice of the configuration (SPEC §7 `STATSD_*`). */
 export interface StatsdSettings {
@@ -10,12 +11,17 @@ export interface StatsdSettings {
   prefix: string
 }
 
-/** Tags sent with every metric. */
-export interface GlobalTags {
-  env: string
-  app: string
-  host: string
-}
+/**
+ * Tags sent with every metric: the unified service tags (`serviceTags()`: service, env, version),
+ * and `service_host` where an instance must be told apart beyond the agent's own host.
+ */
+export type GlobalTags = ServiceTags | Readonly<Record<string, string>>
+
+/**
+ * Tags DogStatsD gives a meaning of their own: `host` replaces the hostname the agent resolved
+ * (and with it the host-level tags of the instance or container), so it is never sent.
+ */
+export const RESERVED_TAGS: readonly string[] = ['host']
 
 export interface MetricsOptions {
   /** Socket, DNS and send failures land here; they never reach a request. */
@@ -85,6 +91,8 @@ export interface Metrics {
   /** Counts `breaker.<name>.<event>` for each state change of the circuit; returns an unsubscribe function. */
   watchBreaker: (name: string, circuit: WatchableBreaker) => () => void
   dynamicConfigChange: (key: string) => void
+  /** `purge.count`: a purge or takedown accepted by the admin port, tagged with its tenant. */
+  purge: (tags: { tenant: string }) => void
   /** Sends what is buffered, then closes the socket (SPEC §9: metrics are flushed on shutdown). */
   close: () => Promise<void>
 }
@@ -113,10 +121,10 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
     port: settings.port,
     protocol: 'udp',
     prefix: settings.prefix,
-    globalTags: { ...globalTags },
+    globalTags: withoutReserved(globalTags),
     // hot-shots turns on "Datadog mode" as soon as any DD_* variable is set (dd-trace users set
-    // several): it would add env/service/version tags that contradict ours, a container field and
-    // its own telemetry packets. The tags here are explicit instead (PROTOCOLS §5.3).
+    // several): it would add env/service/version tags a second time, a container field and its own
+    // telemetry packets. The tags here are explicit instead (serviceTags() reads the same DD_*).
     datadog: false,
     includeDataDogTags: false,
     includeDatadogTelemetry: false,
@@ -200,6 +208,9 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
     dynamicConfigChange (key) {
       safely(() => { client.increment(METRIC_NAMES.dynamicConfigChange, 1, { key }) })
     },
+    purge ({ tenant }) {
+      safely(() => { client.increment(METRIC_NAMES.purgeCount, 1, { tenant }) })
+    },
     async close () {
       // hot-shots' close() stops the flush timer, sends the buffer and waits for it to leave before
       // closing the socket. If that last send fails, its callback gets the error and the socket is
@@ -236,8 +247,13 @@ export function createNoopMetrics (): Metrics {
     transformRejected: nothing,
     watchBreaker: () => nothing,
     dynamicConfigChange: nothing,
+    purge: nothing,
     close: async () => {}
   }
+}
+
+function withoutReserved (tags: GlobalTags): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).filter(([key]) => !RESERVED_TAGS.includes(key)))
 }
 
 function tagsOf (candidates: Record<string, string | null | undefined>): Record<string, string> {

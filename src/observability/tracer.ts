@@ -1,5 +1,6 @@
 import '../lifecycle/threadpool.ts'
 import type ddTrace from 'dd-trace'
+import { SERVICE_NAME, serviceVersion } from './service-tags.ts'
 
 /**
  * Datadog APM (SPEC §8). Load this module before anything it instruments (fastify, http, undici,
@@ -33,13 +34,15 @@ export function isTracingEnabled (env: NodeJS.ProcessEnv = process.env): boolean
 }
 
 /**
- * Ops defaults that differ from dd-trace's: our service name, the `APP_ENV` as `env`, trace ids in
+ * Ops defaults that differ from dd-trace's: our service name, the `APP_ENV` as `env`, the version
+ * (`DD_VERSION`, else the package's: the same unified tags as metrics and logs), trace ids in
  * log lines, and B3 next to Datadog and W3C tracecontext so that Zipkin-instrumented peers join
- * the same trace (PROTOCOLS §4.3: `b3multi` is `x-b3-*`, `b3 single header` is `b3:`).
+ * the same trace (`b3multi` is `x-b3-*`, `b3 single header` is `b3:`).
  */
 export function applyTracingDefaults (env: NodeJS.ProcessEnv): void {
-  env.DD_SERVICE ??= 'delivery-images'
+  env.DD_SERVICE ??= SERVICE_NAME
   if (env.DD_ENV === undefined && env.APP_ENV !== undefined) env.DD_ENV = env.APP_ENV
+  env.DD_VERSION ??= serviceVersion(env)
   env.DD_LOGS_INJECTION ??= 'true'
   const stylesChosen = ['DD_TRACE_PROPAGATION_STYLE', 'DD_TRACE_PROPAGATION_STYLE_INJECT', 'DD_TRACE_PROPAGATION_STYLE_EXTRACT', 'OTEL_PROPAGATORS']
     .some((name) => env[name] !== undefined)

@@ -26,6 +26,15 @@ describe('logger', () => {
     assert.match(String(line?.time), /^\d{4}-\d\d-\d\dT/)
   })
 
+  test('every line carries the unified service tags when given', () => {
+    const raw: string[] = []
+    const logger = createLogger({ level: 'info', serviceTags: { service: 'delivery-images', env: 'pre', version: '0.1.0-7.gitabc' }, destination: { write: (line: string) => { raw.push(line) } } })
+    logger.child({ component: 'x' }).info('tagged')
+    const line = JSON.parse(raw[0] ?? '{}') as Record<string, unknown>
+    assert.deepEqual([line.service, line.env, line.version, line.component], ['delivery-images', 'pre', '0.1.0-7.gitabc', 'x'])
+    assert.equal(typeof line.pid, 'number', 'pino\'s own base fields stay')
+  })
+
   test('honours the level and a level change at run time', () => {
     const { lines, logger } = capture('info')
     logger.debug('hidden')

@@ -5,7 +5,7 @@ import { BREAKER_EVENTS, METRIC_NAMES } from '../../src/observability/metric-nam
 import { createMetrics, createNoopMetrics, type Metrics } from '../../src/observability/metrics.ts'
 import { startFakeStatsd, type FakeStatsd } from '../helpers/fake-statsd.ts'
 
-const GLOBAL = { env: 'test', app: 'delivery-images', host: 'test-host' }
+const GLOBAL = { service: 'delivery-images', env: 'test', version: '1.2.3' }
 const PREFIX = 'delivery_images.'
 
 describe('DogStatsD metrics', () => {
@@ -30,6 +30,7 @@ describe('DogStatsD metrics', () => {
       'dynamic_config.change',
       'origin.bytes',
       'origin.fetch.duration',
+      'purge.count',
       'request.aborted',
       'request.count',
       'request.duration',
@@ -48,9 +49,9 @@ describe('DogStatsD metrics', () => {
     metrics.requestCompleted({ route: '/tenants/:tenant/images/*', status: 200, tenant: 'acme', format: 'webp', durationMs: 12.5 })
     await statsd.waitFor((packets) => packets.length >= 2)
     assert.deepEqual(statsd.packets.map((packet) => packet.raw), [
-      'delivery_images.request.count:1|c|#env:test,app:delivery-images,host:test-host,' +
+      'delivery_images.request.count:1|c|#service:delivery-images,env:test,version:1.2.3,' +
         'route:/tenants/:tenant/images/*,status:200,status_class:2xx,tenant:acme,format:webp',
-      'delivery_images.request.duration:12.5|ms|#env:test,app:delivery-images,host:test-host,' +
+      'delivery_images.request.duration:12.5|ms|#service:delivery-images,env:test,version:1.2.3,' +
         'route:/tenants/:tenant/images/*,status:200,status_class:2xx,tenant:acme,format:webp'
     ])
   })
@@ -58,7 +59,7 @@ describe('DogStatsD metrics', () => {
   test('unknown tags are left out rather than sent empty', async () => {
     metrics.requestCompleted({ route: 'unmatched', status: 404, tenant: null, format: null, durationMs: 1 })
     await statsd.waitFor((packets) => packets.length >= 2)
-    assert.deepEqual(statsd.packets[0]?.tags, { env: 'test', app: 'delivery-images', host: 'test-host', route: 'unmatched', status: '404', status_class: '4xx' })
+    assert.deepEqual(statsd.packets[0]?.tags, { service: 'delivery-images', env: 'test', version: '1.2.3', route: 'unmatched', status: '404', status_class: '4xx' })
   })
 
   test('a transformation is both a timing and a gauge of the same name', async () => {
@@ -97,8 +98,8 @@ describe('DogStatsD metrics', () => {
     metrics.requestAborted({ route: 'unmatched', tenant: null })
     await statsd.waitFor((packets) => packets.length >= 2)
     assert.deepEqual(statsd.packets.map((packet) => packet.raw), [
-      'delivery_images.request.aborted:1|c|#env:test,app:delivery-images,host:test-host,tenant:acme,route:/tenants/:tenant/images/*',
-      'delivery_images.request.aborted:1|c|#env:test,app:delivery-images,host:test-host,route:unmatched'
+      'delivery_images.request.aborted:1|c|#service:delivery-images,env:test,version:1.2.3,tenant:acme,route:/tenants/:tenant/images/*',
+      'delivery_images.request.aborted:1|c|#service:delivery-images,env:test,version:1.2.3,route:unmatched'
     ])
   })
 
@@ -108,7 +109,7 @@ describe('DogStatsD metrics', () => {
     await statsd.waitFor((packets) => packets.length >= 2)
     const sent = statsd.named(`${PREFIX}transformation.cache.stale`)
     assert.deepEqual(sent.map((packet) => [packet.type, packet.value]), [['c', 1], ['c', 1]])
-    assert.deepEqual(sent[0]?.tags, { env: 'test', app: 'delivery-images', host: 'test-host', tenant: 'acme', format: 'webp' })
+    assert.deepEqual(sent[0]?.tags, { service: 'delivery-images', env: 'test', version: '1.2.3', tenant: 'acme', format: 'webp' })
     assert.deepEqual(sent[1]?.tags, GLOBAL)
   })
 
@@ -117,8 +118,8 @@ describe('DogStatsD metrics', () => {
     metrics.concurrencyLimit(5)
     await statsd.waitFor((packets) => packets.length >= 2)
     assert.deepEqual(statsd.packets.map((packet) => packet.raw), [
-      'delivery_images.transform.concurrency.limit:8|g|#env:test,app:delivery-images,host:test-host',
-      'delivery_images.transform.concurrency.limit:5|g|#env:test,app:delivery-images,host:test-host'
+      'delivery_images.transform.concurrency.limit:8|g|#service:delivery-images,env:test,version:1.2.3',
+      'delivery_images.transform.concurrency.limit:5|g|#service:delivery-images,env:test,version:1.2.3'
     ])
   })
 
@@ -161,8 +162,16 @@ describe('DogStatsD metrics', () => {
     await withDdEnv.close()
     await statsd.waitFor((packets) => packets.length >= 1)
     assert.deepEqual(statsd.packets.map((packet) => packet.raw), [
-      'delivery_images.transform.queue.depth:1|g|#env:test,app:delivery-images,host:test-host'
+      'delivery_images.transform.queue.depth:1|g|#service:delivery-images,env:test,version:1.2.3'
     ])
+  })
+
+  test('a host tag is never sent: the agent\'s hostname (and the host-level tags) stay', async () => {
+    const tagged = createMetrics({ enabled: true, host: '127.0.0.1', port: statsd.port, prefix: PREFIX }, { ...GLOBAL, host: 'ip-10-0-0-1', service_host: 'ip-10-0-0-1' })
+    tagged.queueDepth(2)
+    await tagged.close()
+    await statsd.waitFor((packets) => packets.length >= 1)
+    assert.deepEqual(statsd.packets[0]?.tags, { ...GLOBAL, service_host: 'ip-10-0-0-1' })
   })
 
   test('socket and DNS errors go to onError and never throw into the caller', async () => {

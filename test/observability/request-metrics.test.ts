@@ -53,7 +53,7 @@ async function buildObservedApp (t: TestContext, env: Record<string, string> = {
     level: 'debug',
     destination: { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>) } }
   })
-  const metrics = createMetrics(config.statsd, { env: 'test', app: 'delivery-images', host: 'test-host' })
+  const metrics = createMetrics(config.statsd, { service: 'delivery-images', env: 'test', version: '1.2.3' })
   const app = DELIVERY_PATH_WIRED
     ? buildApp({ config, logger, metrics } as AppOptions)
     : buildApp({ config, logger })
@@ -83,7 +83,7 @@ describe('metrics of real requests (SPEC §8)', () => {
     assert.equal(count?.type, 'c')
     assert.equal(count?.value, 1)
     assert.deepEqual(count?.tags, {
-      env: 'test', app: 'delivery-images', host: 'test-host', route: ROUTE, status: '200', status_class: '2xx', tenant: 't', format: 'jpeg'
+      service: 'delivery-images', env: 'test', version: '1.2.3', route: ROUTE, status: '200', status_class: '2xx', tenant: 't', format: 'jpeg'
     })
     const duration = app.statsd.named(`${PREFIX}request.duration`)[0]
     assert.equal(duration?.type, 'ms')

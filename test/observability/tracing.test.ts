@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import packageJson from '../../package.json' with { type: 'json' }
 import { activeTracer, applyTracingDefaults, isTracingEnabled, withSpan } from '../../src/observability/tracer.ts'
 import { makeJpeg } from '../helpers/images.ts'
 
@@ -218,11 +219,14 @@ describe('tracing off', () => {
   test('the ops defaults leave explicit dd-trace variables alone', () => {
     const chosen: NodeJS.ProcessEnv = { DD_SERVICE: 'images-eu', DD_TRACE_PROPAGATION_STYLE: 'datadog', APP_ENV: 'pro', DD_LOGS_INJECTION: 'false' }
     applyTracingDefaults(chosen)
-    assert.deepEqual(chosen, { DD_SERVICE: 'images-eu', DD_TRACE_PROPAGATION_STYLE: 'datadog', APP_ENV: 'pro', DD_ENV: 'pro', DD_LOGS_INJECTION: 'false' })
+    assert.deepEqual(chosen, { DD_SERVICE: 'images-eu', DD_TRACE_PROPAGATION_STYLE: 'datadog', APP_ENV: 'pro', DD_ENV: 'pro', DD_LOGS_INJECTION: 'false', DD_VERSION: packageJson.version })
     const unset: NodeJS.ProcessEnv = {}
     applyTracingDefaults(unset)
     assert.equal(unset.DD_TRACE_PROPAGATION_STYLE_INJECT, 'datadog,tracecontext,b3multi')
     assert.equal(unset.DD_TRACE_PROPAGATION_STYLE_EXTRACT, 'datadog,tracecontext,b3multi,b3 single header')
     assert.equal(unset.DD_LOGS_INJECTION, 'true')
+    const versioned: NodeJS.ProcessEnv = { DD_VERSION: '0.1.0-42.gitabc' }
+    applyTracingDefaults(versioned)
+    assert.equal(versioned.DD_VERSION, '0.1.0-42.gitabc', 'the packaging\'s version wins')
   })
 })

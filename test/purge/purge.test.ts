@@ -5,6 +5,8 @@ import { before, describe, test, type TestContext } from 'node:test'
 import sharp from 'sharp'
 import { BUCKET_PATH, buildTestApp, type TestApp } from '../helpers/build-app.ts'
 import { makeJpeg } from '../helpers/images.ts'
+import { startFakeStatsd } from '../helpers/fake-statsd.ts'
+import { createMetrics } from '../../src/observability/metrics.ts'
 
 const TOKEN = 'purge-token-0123456789'
 const A = 'acme/news/photos/2026/a.jpg'
@@ -261,5 +263,22 @@ describe('POST /admin/purge (SPEC §10.4)', () => {
     const still = await get(app, `${BUCKET_PATH}/2026/a.jpg?w=32`)
     assert.deepEqual([still.cache, still.etag], ['HIT', cached.etag])
     assert.equal(app.logs.filter((line) => line.audit === true).length, 0)
+  })
+})
+
+describe('purge.count (SPEC §8)', () => {
+  test('each accepted purge is counted once with its tenant; a made-up tenant is tagged unknown', async (t) => {
+    const statsd = await startFakeStatsd()
+    t.after(async () => { await statsd.close() })
+    const metrics = createMetrics({ enabled: true, host: '127.0.0.1', port: statsd.port, prefix: 'delivery_images.' }, { service: 'delivery-images', env: 'test', version: '0' })
+    const app = await buildTestApp(t, { originals: { [A]: photo }, env: { ADMIN_TOKEN: TOKEN }, parts: { metrics } })
+    assert.equal((await purge(app, IMAGE_A)).statusCode, 202)
+    assert.equal((await purge(app, { ...PHOTOS, takedown: true })).statusCode, 202)
+    assert.equal((await purge(app, { tenant: 'made-up', domain: 'x', bucket: 'y' })).statusCode, 202)
+    assert.equal((await purge(app, { tenant: '..', domain: 'x', bucket: 'y' })).statusCode, 400)
+    await metrics.close()
+    const counted = (): string[] => statsd.packets.filter((packet) => packet.name === 'delivery_images.purge.count').map((packet) => String(packet.tags.tenant))
+    await statsd.waitFor(() => counted().length >= 3)
+    assert.deepEqual(counted(), ['acme', 'acme', 'unknown'])
   })
 })

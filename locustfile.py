@@ -5,16 +5,22 @@ alias paths and repeats of a small hot set (served from the transformed-image ca
 grouped per route and kind (the `name=` of each call), so Locust's table reads like the routes.
 
     npm start &    # tenant demo, domain news, bucket photos; alias news-photos
-    python3 -m locust -f loadtest/locustfile.py --headless -u 10 -r 2 -t 30s \
-        --host http://127.0.0.1:8080 --csv loadtest/results/run
+    python3 -m locust --headless -u 10 -r 2 -t 30s --csv loadtest/results/run
+
+Locust finds this file at the repository root by itself. The host is `--host`, else LOCUST_HOST,
+else the local service (http://127.0.0.1:8080). Vegeta's constant-rate targets are in
+loadtest/vegeta/targets.txt.
 
 Ad-hoc requests draw random sizes, so most are cache misses and measure the transformation
 itself; the repeated set measures the cached path.
 """
 
+import os
 import random
 
 from locust import HttpUser, between, task
+
+DEFAULT_HOST = os.environ.get("LOCUST_HOST") or "http://127.0.0.1:8080"
 
 TENANT_PATH = "/tenants/demo/domains/news/buckets/photos/images"
 ALIAS_PATH = "/news-photos/images"
@@ -37,6 +43,8 @@ HOT = [
 
 
 class ImageClient(HttpUser):
+    # Used when neither --host nor the web UI gives one.
+    host = DEFAULT_HOST
     wait_time = between(0.1, 0.5)
 
     def _get(self, url, name, headers=None):
