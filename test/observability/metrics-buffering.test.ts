@@ -7,7 +7,7 @@ import {
 } from '../../src/observability/metrics.ts'
 import { parseLine, startFakeStatsd, type FakeStatsd } from '../helpers/fake-statsd.ts'
 
-const GLOBAL = { env: 'test', app: 'delivery-images', host: 'test-host' }
+const GLOBAL = { service: 'delivery-images', env: 'test', version: '1.2.3' }
 const PREFIX = 'delivery_images.'
 const ROUTE = '/tenants/:tenant/domains/:domain/buckets/:bucket/images/*'
 
@@ -61,9 +61,10 @@ describe('DogStatsD buffering (several metrics per datagram)', () => {
       `${PREFIX}request.duration|ms`
     ])
     for (const packet of statsd.packets) {
+      assert.equal(packet.tags.service, 'delivery-images', packet.raw)
       assert.equal(packet.tags.env, 'test', packet.raw)
-      assert.equal(packet.tags.app, 'delivery-images', packet.raw)
-      assert.equal(packet.tags.host, 'test-host', packet.raw)
+      assert.equal(packet.tags.version, '1.2.3', packet.raw)
+      assert.equal(packet.tags.host, undefined, packet.raw)
     }
     assert.deepEqual(statsd.named(`${PREFIX}request.count`)[0]?.tags, {
       ...GLOBAL, route: ROUTE, status: '200', status_class: '2xx', tenant: 'acme', format: 'webp'
