@@ -6,6 +6,7 @@ import { originKey, readSource, type OriginRequest, type Source, type SourceVers
 import type { VersionedOrigin } from '../origins/versioned-origin.ts'
 import type { CachedImage, ImageCache } from '../cache/image-cache.ts'
 import { createSingleFlight } from '../resilience/single-flight.ts'
+import { NO_PURGES, type PurgeState } from '../purge/purge-state.ts'
 import { acceptClass } from '../transform/negotiate-format.ts'
 import { passthroughType, type TransformJob, type TransformSettings, type TransformedImage } from '../transform/transform-image.ts'
 import { isEmptyTransformation } from '../transform/transformation.ts'
@@ -23,19 +24,6 @@ export interface DeliverySettings extends TransformSettings {
   watermarkEnabled: boolean
   signingKeys: Readonly<Record<string, string | readonly string[]>>
 }
-
-/**
- * What purges and takedowns say of an image (SPEC §10.4). Structural, so the delivery depends on
- * no purge machinery: any registry that answers these two questions will do.
- */
-export interface PurgeState {
-  /** A token that changes with every purge covering the image (its own or its bucket's); '' when none. */
-  generation: (bucket: BucketRef, imageId: string) => string
-  /** True while the image or its bucket is under a takedown. */
-  isTakenDown: (bucket: BucketRef, imageId: string) => boolean
-}
-
-const NO_PURGES: PurgeState = { generation: () => '', isTakenDown: () => false }
 
 export interface DeliveryDeps {
   origin: VersionedOrigin

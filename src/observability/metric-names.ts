@@ -23,8 +23,6 @@ export const METRIC_NAMES = {
   purgeCount: 'purge.count'
 } as const
 
-export type MetricName = typeof METRIC_NAMES[keyof typeof METRIC_NAMES]
-
 /** `breaker.<name>.<event>` (SPEC §8); opossum's `halfOpen` event is spelled `halfopen`. */
 export const BREAKER_EVENTS = ['open', 'close', 'halfopen', 'fallback', 'timeout', 'failure'] as const
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { PurgeState } from '../delivery/deliver-image.ts'
+import type { PurgeState } from './purge-state.ts'
 import type { BucketRef } from '../logic/bucket-logic.ts'
 import { parseRecord, scopeName, scopeOfKey, type PurgeRecord, type PurgeScope } from './records.ts'
 

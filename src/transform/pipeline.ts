@@ -13,14 +13,8 @@ import { flatten } from './steps/flatten.ts'
 import { colour } from './steps/colour.ts'
 import { watermark } from './steps/watermark.ts'
 import { encode } from './steps/encode.ts'
+import type { Step, StepInputs } from './steps/step.ts'
 import type { Watermark } from './watermark.ts'
-
-/** What a step may need besides the plan. */
-export interface StepInputs {
-  watermark: Watermark | null
-}
-
-export type Step = (image: Sharp, plan: Plan, inputs: StepInputs) => Sharp | Promise<Sharp>
 
 /**
  * The order of the steps is fixed here, never taken from the query. (libvips also applies

@@ -7,8 +7,12 @@ const main = path.resolve(import.meta.dirname, '../../src/main.ts')
 export interface ServiceProcess {
   child: ChildProcess
   baseUrl: string
+  /** The admin port's base URL. */
+  adminUrl: Promise<string>
   /** Every JSON log line so far. */
   logs: Array<Record<string, unknown>>
+  /** Resolves with the first log line (so far or to come) that matches. */
+  waitForLog: (matches: (line: Record<string, unknown>) => boolean, what: string) => Promise<Record<string, unknown>>
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
@@ -19,6 +23,18 @@ export async function startService (env: Record<string, string>): Promise<Servic
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const logs: Array<Record<string, unknown>> = []
+  const waiters = new Set<{ matches: (line: Record<string, unknown>) => boolean, resolve: (line: Record<string, unknown>) => void }>()
+  const waitForLog = async (matches: (line: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> => {
+    const seen = logs.find(matches)
+    if (seen !== undefined) return seen
+    return await new Promise((resolve, reject) => {
+      const waiter = { matches, resolve }
+      waiters.add(waiter)
+      void exited.then(() => {
+        if (waiters.delete(waiter)) reject(new Error(`the service exited before logging ${what}`))
+      })
+    })
+  }
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => { resolve({ code, signal }) })
   })
@@ -28,6 +44,11 @@ export async function startService (env: Record<string, string>): Promise<Servic
       try {
         const entry = JSON.parse(line) as Record<string, unknown>
         logs.push(entry)
+        for (const waiter of waiters) {
+          if (!waiter.matches(entry)) continue
+          waiters.delete(waiter)
+          waiter.resolve(entry)
+        }
         const match = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(String(entry.msg))
         if (match?.[1] !== undefined) {
           clearTimeout(timer)
@@ -37,5 +58,8 @@ export async function startService (env: Record<string, string>): Promise<Servic
     })
     void exited.then(({ code }) => { reject(new Error(`the service exited with ${String(code)}`)) })
   })
-  return { child, baseUrl, logs, exited }
+  // The public listener logs first, the admin one second.
+  const adminUrl = waitForLog((line) => /listening at http:/.test(String(line.msg)) && !String(line.msg).includes(baseUrl), 'the admin listener')
+    .then((line) => /listening at (http:\/\/[^\s]+)/.exec(String(line.msg))?.[1] ?? '')
+  return { child, baseUrl, adminUrl, logs, waitForLog, exited }
 }

@@ -3,21 +3,14 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { before, describe, test, type TestContext } from 'node:test'
-import { buildApp, type App, type AppOptions } from '../../src/app.ts'
+import { buildApp, type App } from '../../src/app.ts'
 import { loadConfig } from '../../src/config/load.ts'
-import { registerMetrics } from '../../src/http/plugins/metrics.ts'
 import { createLogger } from '../../src/observability/logger.ts'
 import { createMetrics } from '../../src/observability/metrics.ts'
 import { startFakeStatsd, type FakeStatsd, type StatsdPacket } from '../helpers/fake-statsd.ts'
 import { makeJpeg } from '../helpers/images.ts'
 
-/**
- * Cache, transformation, origin, queue and rejection metrics are sent from the delivery path
- * once `buildApp` accepts `metrics`. Until then the request hook is registered here and the
- * path-level assertions are marked todo.
- */
-const DELIVERY_PATH_WIRED = true
-const pathLevel = DELIVERY_PATH_WIRED ? {} : { todo: 'needs buildApp({ metrics }) wiring' }
+/** Request, cache, transformation, origin, queue and rejection metrics of real requests through the app. */
 
 const PREFIX = 'delivery_images.'
 const ROUTE = '/tenants/:tenant/domains/:domain/buckets/:bucket/images/*'
@@ -54,10 +47,7 @@ async function buildObservedApp (t: TestContext, env: Record<string, string> = {
     destination: { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>) } }
   })
   const metrics = createMetrics(config.statsd, { service: 'delivery-images', env: 'test', version: '1.2.3' })
-  const app = DELIVERY_PATH_WIRED
-    ? buildApp({ config, logger, metrics } as AppOptions)
-    : buildApp({ config, logger })
-  if (!DELIVERY_PATH_WIRED) registerMetrics(app.server, metrics)
+  const app = buildApp({ config, logger, metrics })
   t.after(async () => {
     await app.server.close()
     await metrics.close()
@@ -95,7 +85,7 @@ describe('metrics of real requests (SPEC §8)', () => {
     assert.equal(debug?.cacheHit, false)
   })
 
-  test('a cache miss also reports the transformation, the origin fetch and the queue', pathLevel, async (t) => {
+  test('a cache miss also reports the transformation, the origin fetch and the queue', async (t) => {
     const app = await buildObservedApp(t)
     await app.server.inject(`${IMAGES}/photo.jpg?w=100&fm=webp`)
     await app.statsd.waitFor((packets) => packets.some((packet) => packet.name === `${PREFIX}request.count`))
@@ -124,7 +114,7 @@ describe('metrics of real requests (SPEC §8)', () => {
     assert.ok(app.logs.some((line) => line.msg === 'transformation cache hit' && line.cacheHit === true))
   })
 
-  test('a cache hit counts transformation.cache.hit and no transformation time', pathLevel, async (t) => {
+  test('a cache hit counts transformation.cache.hit and no transformation time', async (t) => {
     const app = await buildObservedApp(t)
     await app.server.inject(`${IMAGES}/photo.jpg?w=100`)
     await app.statsd.waitFor((packets) => packets.some((packet) => packet.name === `${PREFIX}request.count`))
@@ -169,7 +159,7 @@ describe('metrics of real requests (SPEC §8)', () => {
     for (const packet of counted503) assert.equal(packet.tags.route, ROUTE)
   })
 
-  test('a rejected request counts transform.rejected', pathLevel, async (t) => {
+  test('a rejected request counts transform.rejected', async (t) => {
     const app = await buildObservedApp(t, { LIMITS_MAX_CONCURRENT_TRANSFORMS: '1', LIMITS_MAX_QUEUE: '0' })
     const responses = await Promise.all(Array.from({ length: 6 }, async (_, i) =>
       await app.server.inject(`${IMAGES}/large.jpg?w=${400 + i}&fm=png`)))

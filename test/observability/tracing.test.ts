@@ -11,11 +11,7 @@ import packageJson from '../../package.json' with { type: 'json' }
 import { activeTracer, applyTracingDefaults, isTracingEnabled, withSpan } from '../../src/observability/tracer.ts'
 import { makeJpeg } from '../helpers/images.ts'
 
-/**
- * The delivery path's own spans (origin fetch, logic, transformation with `cache.hit`) come from
- * src/delivery/deliver-image.ts once it is wired to src/observability/tracer.ts.
- */
-const DELIVERY_PATH_WIRED = true
+/** The delivery path's own spans: origin fetch, logic, transformation with `cache.hit`. */
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const IMAGES = '/tenants/acme/domains/d/buckets/b/images'
@@ -199,7 +195,7 @@ describe('tracing on (DD_TRACE_ENABLED=true), against a fake agent', () => {
     assert.ok(payload.includes(`${upstream.url}/acme/d/b/photo.jpg`), 'upstream call span (http.url)')
   })
 
-  test('the delivery path adds child spans: logic, origin fetch, transformation with cache.hit', DELIVERY_PATH_WIRED ? {} : { todo: 'needs deliver-image.ts wiring' }, async () => {
+  test('the delivery path adds child spans: logic, origin fetch, transformation with cache.hit', async () => {
     const traceId = '6c9f0008a9149214e37ac744924ad71d'
     await get(`${IMAGES}/photo.jpg?w=24`, { 'x-request-id': 'trace-spans', traceparent: `00-${traceId}-0102030405060708-01` })
     const payload = await tracePayload(traceId)

@@ -22,6 +22,17 @@ before(async () => {
 })
 after(() => { fs.rmSync(dir, { recursive: true, force: true }) })
 
+/** Waits until the admin port's limiter holds `count` transformations, running or queued (bounded). */
+async function untilInFlight (adminUrl: string, count: number): Promise<void> {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const state = await (await fetch(`${adminUrl}/admin/limiter`)).json() as { running: number, waiting: number }
+    if (state.running + state.waiting >= count) return
+    if (Date.now() > deadline) throw new Error(`never ${count} transformations in flight: ${JSON.stringify(state)}`)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
 const slowImage = (i: number) => `/tenants/acme/domains/news/buckets/photos/images/noise.jpg?w=${2000 + i}&blur=20&fm=png`
 
 test('SIGTERM: health 503 and OUT_OF_SERVICE in Eureka, in-flight requests finish with 200, deregistration, exit 0', async (t) => {
@@ -38,9 +49,10 @@ test('SIGTERM: health 503 and OUT_OF_SERVICE in Eureka, in-flight requests finis
   assert.equal((await fetch(`${service.baseUrl}/healthcheck`)).status, 200)
 
   const inFlight = [0, 1, 2].map(async (i) => await fetch(`${service.baseUrl}${slowImage(i)}`))
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // All three are in the service (one transforming, two queued) before the signal.
+  await untilInFlight(await service.adminUrl, 3)
   service.child.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await service.waitForLog((line) => String(line.msg).startsWith('shutting down'), 'the start of the shutdown')
 
   const health = await fetch(`${service.baseUrl}/healthcheck`)
   assert.equal(health.status, 503)
@@ -67,7 +79,7 @@ test('SIGTERM: health 503 and OUT_OF_SERVICE in Eureka, in-flight requests finis
 test('a second signal exits at once with a non-zero code', async () => {
   const service = await startService({ ...env, SHUTDOWN_DRAIN_MS: '20000' })
   service.child.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await service.waitForLog((line) => String(line.msg).startsWith('shutting down'), 'the start of the shutdown')
   service.child.kill('SIGINT')
   const { code } = await service.exited
   assert.equal(code, 130)

@@ -1,6 +1,6 @@
 import type { Sharp } from 'sharp'
 import type { Plan } from '../plan.ts'
-import type { StepInputs } from '../pipeline.ts'
+import type { StepInputs } from './step.ts'
 import { placeWatermark, prepareWatermark } from '../watermark.ts'
 
 /**
