@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { DeliveryError } from '../errors.ts'
-import { checkOriginKey, originalChanged, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
+import { checkOriginKey, originalChanged, sourceTooLarge, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG'])
 
@@ -27,7 +27,7 @@ export function createFsOrigin (root: string): Origin {
       throw translate(error)
     }
     if (!stats.isFile()) throw new DeliveryError('IMAGE_NOT_FOUND')
-    if (stats.size > request.maxBytes) throw tooLarge(stats.size, request.maxBytes)
+    if (stats.size > request.maxBytes) throw sourceTooLarge(stats.size, request.maxBytes)
     // ctime too: a copy that keeps the mtime (rsync -t, cp -p, tar) still changes it.
     const tag = [stats.size, Math.trunc(stats.mtimeMs), Math.trunc(stats.ctimeMs)].map((n) => n.toString(36)).join('-')
     return { tag, lastModified: stats.mtime, size: stats.size }
@@ -46,10 +46,6 @@ export function createFsOrigin (root: string): Origin {
   }
 
   return { stat, get }
-}
-
-function tooLarge (size: number, max: number): DeliveryError {
-  return new DeliveryError('SOURCE_TOO_LARGE', `Source image is ${size} bytes; the limit is ${max}`)
 }
 
 function translate (error: unknown): DeliveryError {

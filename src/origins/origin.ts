@@ -81,3 +81,11 @@ export class OriginalChanged extends Error {
 export function originalChanged (cause?: unknown): DeliveryError {
   return new DeliveryError('UPSTREAM_ERROR', 'The original changed while it was being read', { cause: new OriginalChanged('version mismatch', { cause }) })
 }
+
+/**
+ * The one SOURCE_TOO_LARGE of every origin. `atLeast` when the origin stopped reading at the limit
+ * and so knows only that the original is larger.
+ */
+export function sourceTooLarge (size: number, max: number, atLeast = false): DeliveryError {
+  return new DeliveryError('SOURCE_TOO_LARGE', `Source image is ${atLeast ? 'more than ' : ''}${size} bytes; the limit is ${max}`)
+}

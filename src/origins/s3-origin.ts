@@ -2,7 +2,7 @@ import { addAbortSignal, type Readable } from 'node:stream'
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { DeliveryError, isDeliveryError } from '../errors.ts'
 import type { Breaker } from '../resilience/breakers.ts'
-import { checkOriginKey, originalChanged, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
+import { checkOriginKey, originalChanged, sourceTooLarge, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
 
 export interface S3OriginOptions {
   client: S3Client
@@ -38,7 +38,7 @@ export function createS3Origin (options: S3OriginOptions): Origin {
       try {
         const head = await client.send(withRequestId(new HeadObjectCommand({ Bucket: bucket, Key }), request), { abortSignal: signal })
         const version = versionOf(head)
-        if (version.size > request.maxBytes) throw tooLarge(version.size, request.maxBytes)
+        if (version.size > request.maxBytes) throw sourceTooLarge(version.size, request.maxBytes)
         return version
       } catch (error) {
         throw translate(error, signal)
@@ -60,7 +60,7 @@ export function createS3Origin (options: S3OriginOptions): Origin {
         const version = versionOf(object)
         if (version.size > request.maxBytes) {
           body.destroy()
-          throw tooLarge(version.size, request.maxBytes)
+          throw sourceTooLarge(version.size, request.maxBytes)
         }
         const bytes = await readAtMost(body, request.maxBytes, signal)
         return { input: bytes, size: bytes.length, version: { ...version, size: bytes.length } }
@@ -111,7 +111,7 @@ async function readAtMost (body: Readable, maxBytes: number, signal: AbortSignal
     length += buffer.length
     if (length > maxBytes) {
       body.destroy()
-      throw tooLarge(length, maxBytes, 'more than ')
+      throw sourceTooLarge(length, maxBytes, true)
     }
     chunks.push(buffer)
   }
@@ -120,10 +120,6 @@ async function readAtMost (body: Readable, maxBytes: number, signal: AbortSignal
 
 function combine (timeout: AbortSignal, request: AbortSignal | undefined): AbortSignal {
   return request === undefined ? timeout : AbortSignal.any([timeout, request])
-}
-
-function tooLarge (size: number, max: number, qualifier = ''): DeliveryError {
-  return new DeliveryError('SOURCE_TOO_LARGE', `Source image is ${qualifier}${size} bytes; the limit is ${max}`)
 }
 
 interface SdkError {
