@@ -56,9 +56,7 @@ export interface ImageRequest {
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE'
 
-export interface DeliveredImage {
-  /** The image to send, or null for a 304 (If-None-Match matched: nothing fetched or transformed). */
-  image: CachedImage | null
+interface Answer {
   etag: string
   lastModified: Date
   cacheControl: string
@@ -71,6 +69,12 @@ export interface DeliveredImage {
   /** The image's purge tags (`Cache-Tag`, `Surrogate-Key`). */
   tags: string
 }
+
+/**
+ * What a request gets: the image, or `not-modified` when If-None-Match matched (a 304: nothing was
+ * fetched or transformed). The headers are the same either way.
+ */
+export type DeliveredImage = Answer & ({ outcome: 'image', image: CachedImage } | { outcome: 'not-modified' })
 
 /**
  * The story of an image request (SPEC §2–§4, §10): resolve the alias and the bucket's logic,
@@ -110,10 +114,9 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const { version } = known
     // What was not transformed now is a HIT, or STALE while the origin fails (SPEC §10.1).
     const fromCache: CacheStatus = known.failure === null ? 'HIT' : 'STALE'
-    const deliver = (etag: string, varyAccept: boolean, image: CachedImage | null, cacheStatus: CacheStatus, transformMs: number | null = null): DeliveredImage => ({
-      image,
+    const answer = (etag: string, varyAccept: boolean, lastModified: Date, cacheStatus: CacheStatus, transformMs: number | null): Answer => ({
       etag,
-      lastModified: image?.lastModified ?? version.lastModified,
+      lastModified,
       cacheControl: logic.cacheControl ?? settings.cacheControlDefault,
       varyAccept,
       cacheStatus,
@@ -121,6 +124,10 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       transformMs,
       tags
     })
+    const notModified = (etag: string, varyAccept: boolean): DeliveredImage =>
+      ({ ...answer(etag, varyAccept, version.lastModified, fromCache, null), outcome: 'not-modified' })
+    const delivered = (etag: string, varyAccept: boolean, image: CachedImage, cacheStatus: CacheStatus, transformMs: number | null = null): DeliveredImage =>
+      ({ ...answer(etag, varyAccept, image.lastModified, cacheStatus, transformMs), outcome: 'image', image })
     const readOriginal = async (signal: AbortSignal | undefined): Promise<Source> => {
       // The origin is failing: only what needs no original can be served (SPEC §10.1).
       if (known.failure !== null) throw known.failure
@@ -132,10 +139,10 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const info = request.query.info
     if (passthrough && !info) {
       const etag = `"${passthroughKey(key, version, generation)}"`
-      if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, false, null, fromCache)
+      if (matchesEtag(request.ifNoneMatch, etag)) return notModified(etag, false)
       const source = await readOriginal(request.signal)
       const original = { bytes: await readSource(source), contentType: await passthroughType(source, settings.maxSourcePixels), lastModified: source.version.lastModified }
-      return deliver(etag, false, original, 'MISS')
+      return delivered(etag, false, original, 'MISS')
     }
 
     const varyAccept = transformation.format === 'auto'
@@ -152,7 +159,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       generation
     })
     const etag = `"${imageKey}"`
-    if (matchesEtag(request.ifNoneMatch, etag)) return deliver(etag, varyAccept, null, fromCache)
+    if (matchesEtag(request.ifNoneMatch, etag)) return notModified(etag, varyAccept)
 
     return await withSpan('image.transformation', { tenant: bucket.tenant }, async (span) => {
       let led = false
@@ -170,7 +177,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
       if (!hit) deps.metrics.cacheMiss({ tenant })
       else if (known.failure !== null) deps.metrics.cacheStale({ tenant, format })
       else deps.metrics.cacheHit({ tenant, format })
-      return deliver(etag, varyAccept, found.image, hit ? fromCache : 'MISS', hit ? null : found.transformMs)
+      return delivered(etag, varyAccept, found.image, hit ? fromCache : 'MISS', hit ? null : found.transformMs)
     })
   }
 }

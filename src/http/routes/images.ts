@@ -96,10 +96,10 @@ async function serve (
     .header('cache-tag', delivered.tags)
     .header('surrogate-key', delivered.tags)
   if (delivered.varyAccept) void reply.header('vary', 'Accept')
-  if (delivered.image?.firstFrameOnly === true) void reply.header('x-animation', 'first-frame')
-  if (delivered.image === null) {
+  if (delivered.outcome === 'not-modified') {
     await reply.code(304).send()
     return
   }
+  if (delivered.image.firstFrameOnly === true) void reply.header('x-animation', 'first-frame')
   await reply.type(delivered.image.contentType).send(delivered.image.bytes)
 }
