@@ -1,5 +1,5 @@
 import { DeliveryError } from '../errors.ts'
-import type { BucketLogic, BucketRef, CallContext, LogicProvider } from '../logic/bucket-logic.ts'
+import type { BucketRef, CallContext, LogicProvider } from '../logic/bucket-logic.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { withSpan } from '../observability/tracer.ts'
 import { originKey, readSource, type OriginRequest, type Source, type SourceVersion } from '../origins/origin.ts'
@@ -10,10 +10,11 @@ import { NO_PURGES, type PurgeState } from '../purge/purge-state.ts'
 import { acceptClass } from '../transform/negotiate-format.ts'
 import { passthroughType, type TransformJob, type TransformSettings, type TransformedImage } from '../transform/transform-image.ts'
 import { isEmptyTransformation } from '../transform/transformation.ts'
-import { DEFAULT_PLACEMENT, watermarkOf, type Watermark, type WatermarkPlacement } from '../transform/watermark.ts'
+import { watermarkOf, type Watermark, type WatermarkPlacement } from '../transform/watermark.ts'
 import { cacheKey, passthroughKey } from './cache-key.ts'
 import type { ImageQuery } from './image-query.ts'
 import { resolveTransformation } from './resolve-transformation.ts'
+import { missingWatermark, watermarkNeed, type WatermarkNeed } from './watermark-policy.ts'
 import { signedPayload, verifySignature } from './signature.ts'
 
 /** The settings a delivery reads; a function so that dynamic changes apply to the next request. */
@@ -95,13 +96,10 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     // A catch-all bucket has logic for any tenant; only tenants the source names become tag values.
     const tenant = deps.logic.isKnownTenant(bucket.tenant) ? bucket.tenant : UNKNOWN_TENANT
     request.onTenant?.(bucket.tenant, tenant)
-    const { watermark: wantsWatermark, ...transformation } =
-      resolveTransformation(request.query, logic, () => isSignatureValid(request, bucket, settings))
-    // Only `wm=1` asked for it (not a rule, nor the bucket): a bucket without a watermark is the client's mistake.
-    const askedOnlyByQuery = request.query.isAdHoc && logic.watermark?.required !== true
-    const watermark = wantsWatermark === true && settings.watermarkEnabled
-      ? await loadWatermark(deps.logic, bucket, logic, context, askedOnlyByQuery)
-      : null
+    const resolved = resolveTransformation(request.query, logic, () => isSignatureValid(request, bucket, settings))
+    const { watermark: _asked, ...transformation } = resolved
+    const need = watermarkNeed(resolved, request.query, logic, settings.watermarkEnabled)
+    const watermark = need.wanted ? await loadWatermark(deps.logic, bucket, context, need) : null
 
     // After the policy, so a takedown tells nothing to whom may not see the image anyway.
     if (purges.isTakenDown(bucket, request.imageId)) throw new DeliveryError('IMAGE_TAKEN_DOWN')
@@ -212,29 +210,15 @@ interface BucketWatermark {
   placement: WatermarkPlacement
 }
 
-/** A bucket that asks for a watermark it does not have is an upstream fault, never a silent unwatermarked image. */
 async function loadWatermark (
   logic: LogicProvider,
   bucket: BucketRef,
-  bucketLogic: BucketLogic,
   context: CallContext,
-  askedOnlyByQuery: boolean
+  need: Extract<WatermarkNeed, { wanted: true }>
 ): Promise<BucketWatermark> {
   const png = await withSpan('logic.watermark', { tenant: bucket.tenant }, async () => await logic.getWatermark(bucket, context))
-  if (png === null && askedOnlyByQuery) throw new DeliveryError('INVALID_PARAMETER', 'Parameter \'wm\': this bucket has no watermark')
-  if (png === null) {
-    throw new DeliveryError('UPSTREAM_ERROR', `Bucket ${bucket.tenant}/${bucket.domain}/${bucket.bucket} asks for a watermark it does not have`)
-  }
-  const spec = bucketLogic.watermark ?? {}
-  return {
-    image: watermarkOf(png),
-    placement: {
-      position: spec.position ?? DEFAULT_PLACEMENT.position,
-      opacity: spec.opacity ?? DEFAULT_PLACEMENT.opacity,
-      widthRatio: spec.widthRatio ?? DEFAULT_PLACEMENT.widthRatio,
-      margin: spec.margin ?? DEFAULT_PLACEMENT.margin
-    }
-  }
+  if (png === null) throw missingWatermark(need.whenMissing, bucket)
+  return { image: watermarkOf(png), placement: need.placement }
 }
 
 function isSignatureValid (request: ImageRequest, bucket: BucketRef, settings: DeliverySettings): boolean {

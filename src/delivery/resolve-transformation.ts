@@ -6,7 +6,7 @@ import type { Transformation } from '../transform/transformation.ts'
 /**
  * Decides the transformation to apply from the query and the bucket's logic (SPEC §2, §4, §5):
  * a named rule (with `dpr`/`fm` overrides), ad-hoc parameters if the bucket allows them, or the
- * bucket's default rule. A watermark the bucket requires cannot be switched off.
+ * bucket's default rule. Whether the output is watermarked is the watermark policy's decision.
  */
 export function resolveTransformation (
   query: ImageQuery,
@@ -29,6 +29,5 @@ export function resolveTransformation (
     const defaultRule = logic.defaultRule ?? null
     transformation = typeof defaultRule === 'string' ? logic.rules?.[defaultRule] ?? {} : defaultRule ?? {}
   }
-  if (logic.watermark?.required === true) transformation = { ...transformation, watermark: true }
   return transformation
 }
