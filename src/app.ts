@@ -37,9 +37,9 @@ export interface AppOptions {
   cache?: FlushableCache
   breakers?: Breakers
   discovery?: Discovery
-  /** SPEC §8 metrics; nothing is sent when absent. The caller closes it after the server. */
+  /** The service's metrics; nothing is sent when absent. The caller closes it after the server. */
   metrics?: Metrics
-  /** Dynamic properties (SPEC §7); main.ts passes the one its source and admin port feed. */
+  /** Dynamic properties; main.ts passes the one its source and admin port feed. */
   dynamic?: DynamicConfig
   /** SIGNING_KEYS and ADMIN_TOKEN, read at use time; the static configuration's when absent. */
   secrets?: Secrets
@@ -49,7 +49,7 @@ export interface AppOptions {
 
 export interface App {
   server: FastifyInstance
-  /** Flips readiness off: health answers 503 from now on (SPEC §9). */
+  /** Flips readiness off: health answers 503 from now on. */
   markShuttingDown: () => void
   /** Closes the listener: new requests get 503 SHUTTING_DOWN, in-flight ones finish. */
   close: () => Promise<void>
@@ -64,7 +64,7 @@ export interface App {
   runningTransforms: () => number
   /** The transform limiter's current limit and occupancy (admin port). */
   limiter: () => LimiterState
-  /** Purges and takedowns (SPEC §10.4): the admin port's `POST /admin/purge`, fed by the dynamic source. */
+  /** Purges and takedowns: the admin port's `POST /admin/purge`, fed by the dynamic source. */
   purge: PurgeService
 }
 
@@ -73,16 +73,16 @@ export function buildApp (options: AppOptions): App {
   const { config } = options
   const server = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    // The access log writes one line per request itself (SPEC §8), instead of Fastify's two.
+    // The access log writes one line per request itself, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     requestIdHeader: false,
     genReqId: requestIdOf,
     routerOptions: { maxParamLength: 1024 },
-    // Requests that arrive while closing get SHUTTING_DOWN in the SPEC §3 shape (hook below).
+    // Requests that arrive while closing get SHUTTING_DOWN in the error shape (hook below).
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
-    // Slow or idle clients are cut off (SPEC §7), so they cannot hold connections for free.
+    // Slow or idle clients are cut off, so they cannot hold connections for free.
     requestTimeout: config.server.requestTimeoutMs,
     keepAliveTimeout: config.server.keepAliveTimeoutMs,
     http: {
@@ -104,7 +104,7 @@ export function buildApp (options: AppOptions): App {
     tenantMaxShare: dynamic.get('LIMITS_TENANT_MAX_SHARE')
   })
   limiter.onLimit((limit) => { metrics.concurrencyLimit(limit) })
-  // Read at use time: a change from the dynamic source applies to the next request (SPEC §7).
+  // Read at use time: a change from the dynamic source applies to the next request.
   const settings = (): DeliverySettings => ({
     maxSourceBytes: dynamic.get('LIMITS_MAX_SOURCE_BYTES'),
     maxSourcePixels: dynamic.get('LIMITS_MAX_SOURCE_PIXELS'),
@@ -139,7 +139,7 @@ export function buildApp (options: AppOptions): App {
     aliasesOf: async (bucket) => await logic.aliasesOf?.(bucket) ?? [],
     cdn,
     logger: options.logger,
-    // The tenant tag takes only tenants the logic source names (SPEC §8), as on every metric.
+    // The tenant tag takes only tenants the logic source names, as on every metric.
     onPurged: (tenant) => { metrics.purge({ tenant: logic.isKnownTenant(tenant) ? tenant : UNKNOWN_TENANT }) }
   })
   const deliverImage = createImageDelivery({

@@ -1,5 +1,5 @@
 /**
- * The error registry (SPEC §3): the only place where an error code is paired with an HTTP status.
+ * The error registry: the only place where an error code is paired with an HTTP status.
  * `report: true` marks errors that mean something is wrong on our side or upstream (logged at
  * `error`); the rest are the client's mistakes (logged at `warn`).
  */

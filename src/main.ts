@@ -14,7 +14,7 @@ import { serviceTags } from './observability/service-tags.ts'
 
 /**
  * The process: configuration, the app and its admin port, the dynamic-configuration source,
- * Eureka registration once listening, and the shutdown sequence of SPEC §9.
+ * Eureka registration once listening, and the shutdown sequence.
  */
 // `info` until the configuration (and so LOG_LEVEL) is validated; then the configured level.
 const logger = createLogger({ level: 'info', serviceTags: serviceTags(process.env.APP_ENV ?? 'local') })

@@ -1,5 +1,5 @@
 /**
- * The names a URL or a remote answer may carry into an origin key or a remote URL (SPEC §2).
+ * The names a URL or a remote answer may carry into an origin key or a remote URL.
  * One definition, so the HTTP layer, the origins and the remote clients cannot disagree on what
  * may reach a file path, an S3 key or a logic-manager URL.
  */

@@ -17,7 +17,7 @@ import type { Discovery } from './remote/discovery.ts'
 import type { DynamicConfig } from './config/dynamic.ts'
 import { createRemoteLogic } from './remote/remote-logic.ts'
 
-/** Picks each part's implementation from the configuration (SPEC §7); app.ts only assembles them. */
+/** Picks each part's implementation from the configuration; app.ts only assembles them. */
 
 function s3Settings (config: AppConfig) {
   return { region: config.s3.region, endpoint: config.s3.endpoint, forcePathStyle: config.s3.forcePathStyle }

@@ -3,7 +3,7 @@ export interface CachedImage {
   bytes: Buffer
   contentType: string
   lastModified: Date
-  /** An animated source delivered as its first frame (`X-Animation: first-frame`, SPEC §10.3). */
+  /** An animated source delivered as its first frame (`X-Animation: first-frame`). */
   firstFrameOnly?: boolean
 }
 

@@ -25,7 +25,7 @@ export interface CacheKeyInput {
 
 /**
  * The key of a transformed image, also its strong ETag: a hash of the source version, what the
- * transformation asks of the output, and everything else the output bytes depend on (SPEC §3).
+ * transformation asks of the output, and everything else the output bytes depend on.
  */
 export function cacheKey (input: CacheKeyInput): string {
   return createHash('sha256')

@@ -32,7 +32,7 @@ export interface DeliveryDeps {
   cache: ImageCache
   /** `transform/`'s entry point: admission, probe, plan and pipeline. */
   transform: (job: TransformJob) => Promise<TransformedImage>
-  /** SPEC §8 metrics of the delivery path: cache and origin fetch. */
+  /** The delivery path's metrics: cache and origin fetch. */
   metrics: Pick<Metrics, 'cacheHit' | 'cacheMiss' | 'cacheStale' | 'originFetch'>
   settings: () => DeliverySettings
   purges?: PurgeState
@@ -49,7 +49,7 @@ export interface ImageRequest {
   accept: string
   ifNoneMatch: string | undefined
   requestId: string
-  /** Aborted when the client leaves: its queued work is dropped (SPEC §10.2). */
+  /** Aborted when the client leaves: its queued work is dropped. */
   signal?: AbortSignal
   /** Told the tenant and its metric tag as soon as the logic is known, so errors after that carry them too. */
   onTenant?: (tenant: string, tenantTag: string) => void
@@ -63,7 +63,7 @@ interface Answer {
   cacheControl: string
   varyAccept: boolean
   cacheStatus: CacheStatus
-  /** The `tenant` metric tag: the tenant, or `unknown` when the logic source does not name it (SPEC §8). */
+  /** The `tenant` metric tag: the tenant, or `unknown` when the logic source does not name it. */
   tenant: string
   /** Time spent transforming, when this request did transform (a cache miss). */
   transformMs: number | null
@@ -78,7 +78,7 @@ interface Answer {
 export type DeliveredImage = Answer & ({ outcome: 'image', image: CachedImage } | { outcome: 'not-modified' })
 
 /**
- * The story of an image request (SPEC §2–§4, §10): resolve the alias and the bucket's logic,
+ * The story of an image request: resolve the alias and the bucket's logic,
  * decide the transformation, learn the original's version (from memory while trusted), then
  * answer from the cache, or read and transform the original. Concurrent requests for one output
  * share one lookup and one transformation, which goes on while any of them still waits.
@@ -110,7 +110,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const originRequest: OriginRequest = { maxBytes: settings.maxSourceBytes, requestId: request.requestId, ...(request.signal === undefined ? {} : { signal: request.signal }) }
     const known = await deps.origin.version(key, originRequest)
     const { version } = known
-    // What was not transformed now is a HIT, or STALE while the origin fails (SPEC §10.1).
+    // What was not transformed now is a HIT, or STALE while the origin fails.
     const fromCache: CacheStatus = known.failure === null ? 'HIT' : 'STALE'
     const answer = (etag: string, varyAccept: boolean, lastModified: Date, cacheStatus: CacheStatus, transformMs: number | null): Answer => ({
       etag,
@@ -127,13 +127,13 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
     const delivered = (etag: string, varyAccept: boolean, image: CachedImage, cacheStatus: CacheStatus, transformMs: number | null = null): DeliveredImage =>
       ({ ...answer(etag, varyAccept, image.lastModified, cacheStatus, transformMs), outcome: 'image', image })
     const readOriginal = async (signal: AbortSignal | undefined): Promise<Source> => {
-      // The origin is failing: only what needs no original can be served (SPEC §10.1).
+      // The origin is failing: only what needs no original can be served.
       if (known.failure !== null) throw known.failure
       return await fetchOriginal(deps, key, version, { ...originRequest, ...(signal === undefined ? {} : { signal }) }, tenant)
     }
 
     const passthrough = isEmptyTransformation(transformation) && watermark === null
-    // `fm=json` describes what this URL delivers without it, passthrough included (SPEC §10.5).
+    // `fm=json` describes what this URL delivers without it, passthrough included.
     const info = request.query.info
     if (passthrough && !info) {
       const etag = `"${passthroughKey(key, version, generation)}"`
@@ -180,7 +180,7 @@ export function createImageDelivery (deps: DeliveryDeps): (request: ImageRequest
   }
 }
 
-/** The `tenant` tag of requests whose tenant the logic source does not name (SPEC §8). */
+/** The `tenant` tag of requests whose tenant the logic source does not name. */
 export const UNKNOWN_TENANT = 'unknown'
 
 interface Found {
@@ -242,7 +242,7 @@ export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boo
   return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag)
 }
 
-/** The origin read of a cache miss or a passthrough: a span and the SPEC §8 `origin.*` metrics. */
+/** The origin read of a cache miss or a passthrough: a span and the `origin.*` metrics. */
 async function fetchOriginal (deps: DeliveryDeps, key: string, version: SourceVersion, request: OriginRequest, tenant: string): Promise<Source> {
   return await withSpan('origin.fetch', { 'origin.key': key }, async (span) => {
     const started = performance.now()
@@ -254,7 +254,7 @@ async function fetchOriginal (deps: DeliveryDeps, key: string, version: SourceVe
 }
 
 /**
- * `t:<tenant> b:<t>/<d>/<b> i:<t>/<d>/<b>/<imageId>` (SPEC §10.4): a CDN purges by image or bucket.
+ * `t:<tenant> b:<t>/<d>/<b> i:<t>/<d>/<b>/<imageId>`: a CDN purges by image or bucket.
  * Each part is percent-encoded (the separators stay), so a tag is one header-safe token.
  */
 export function purgeTags (bucket: BucketRef, imageId: string): string {

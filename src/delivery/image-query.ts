@@ -13,7 +13,7 @@ export interface ImageQuery {
    * the transformation (the rule's or the source's format stays), so a rule never needs one.
    */
   info: boolean
-  /** `s`: signature of the ad-hoc parameters (SPEC §5). */
+  /** `s`: signature of the ad-hoc parameters. */
   signature?: string
   /** Every parameter but `s`, values exactly as in the URL, for signature checks. */
   rawPairs: ReadonlyArray<readonly [string, string]>

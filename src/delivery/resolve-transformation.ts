@@ -4,7 +4,7 @@ import type { BucketLogic } from '../logic/bucket-logic.ts'
 import type { Transformation } from '../transform/transformation.ts'
 
 /**
- * Decides the transformation to apply from the query and the bucket's logic (SPEC §2, §4, §5):
+ * Decides the transformation to apply from the query and the bucket's logic:
  * a named rule (with `dpr`/`fm` overrides), ad-hoc parameters if the bucket allows them, or the
  * bucket's default rule. Whether the output is watermarked is the watermark policy's decision.
  */

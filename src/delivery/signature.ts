@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 
 /**
- * The string an ad-hoc URL signs (SPEC §5): the path without `/api/v1`, `?`, and every parameter
+ * The string an ad-hoc URL signs: the path without `/api/v1`, `?`, and every parameter
  * but `s` sorted by name as `name=value` joined with `&`, values exactly as sent.
  */
 export function signedPayload (path: string, rawPairs: ReadonlyArray<readonly [string, string]>): string {

@@ -5,7 +5,7 @@ import { imageIdProblem } from '../names.ts'
 const ENCODED_SEPARATOR = /%(2f|5c|00)/i
 
 /**
- * Validates the image id: the raw (still percent-encoded) path after `/images/` (SPEC §2).
+ * Validates the image id: the raw (still percent-encoded) path after `/images/`.
  * The raw path is used because the router has already decoded `%2F` into a `/`.
  */
 export function parseImageId (rawId: string): string {

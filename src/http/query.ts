@@ -22,7 +22,7 @@ function decode (text: string, name: string): string {
 /**
  * Parses the raw query string (everything after `?`) of an image request. The raw form is read,
  * not Fastify's parsed object, because a repeated parameter must be refused and signatures are
- * computed over the values exactly as sent (SPEC §5).
+ * computed over the values exactly as sent.
  */
 export function parseImageQuery (rawQuery: string, context: ReadContext): ImageQuery {
   const seen = new Set<string>()

@@ -20,7 +20,7 @@ export interface ShutdownPlan {
 }
 
 /**
- * SPEC §9: on SIGTERM or SIGINT, readiness goes down first so the load balancer and Eureka stop
+ * on SIGTERM or SIGINT, readiness goes down first so the load balancer and Eureka stop
  * sending traffic; after the drain delay the listener closes and in-flight requests finish (up to
  * the timeout); then the instance deregisters and flushes, and exits 0. A second signal exits at once.
  */

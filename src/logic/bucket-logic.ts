@@ -22,7 +22,7 @@ export interface WatermarkSpec {
   margin?: number
 }
 
-/** What the logic manager says about a bucket (SPEC §4). */
+/** What the logic manager says about a bucket. */
 export interface BucketLogic {
   rules?: Record<string, Transformation>
   /** Applied when a request names no rule and no parameter: a rule name or a transformation. */
@@ -48,7 +48,7 @@ export interface LogicProvider {
   getWatermark: (bucket: BucketRef, context: CallContext) => Promise<Buffer | null>
   /**
    * Whether the source names this tenant (not only matches it with a wildcard): only such tenants
-   * become metric tag values, so made-up URLs cannot grow tag cardinality (SPEC §8).
+   * become metric tag values, so made-up URLs cannot grow tag cardinality.
    */
   isKnownTenant: (tenant: string) => boolean
   /**

@@ -15,7 +15,7 @@ export class LogicFileError extends Error {
 }
 
 /**
- * Bucket logic from one JSON file (`LOGIC_SOURCE=file`, SPEC §4). The file is read and validated
+ * Bucket logic from one JSON file (`LOGIC_SOURCE=file`). The file is read and validated
  * once at start-up: a broken file stops the start with a message naming the bad path.
  */
 export function createFileLogic (file: string): LogicProvider {
@@ -56,7 +56,7 @@ export function createFileLogic (file: string): LogicProvider {
 }
 
 /**
- * The value of the most specific `<tenant>/<domain>/<bucket>` pattern matching the bucket (SPEC §4):
+ * The value of the most specific `<tenant>/<domain>/<bucket>` pattern matching the bucket:
  * `*` matches any one part, exact parts outrank wildcards, and the tenant outranks the domain,
  * which outranks the bucket.
  */

@@ -6,7 +6,7 @@ import { transformationJsonSchema } from '../transform/parameters.ts'
 import { AD_HOC_POLICIES } from './bucket-logic.ts'
 
 /**
- * JSON Schemas of the documents the service reads (SPEC §4). The files in `schemas/` are
+ * JSON Schemas of the documents the service reads. The files in `schemas/` are
  * generated from these (`npm run schemas`) and a test keeps them in step.
  */
 const SEGMENT_PATTERN = '^[A-Za-z0-9._-]+$'
@@ -103,7 +103,7 @@ export interface ViolationLimits {
   maxLength: number
 }
 
-/** What `POST /schema/validate` lists (SPEC §4): its answer stays small whatever the document. */
+/** What `POST /schema/validate` lists: its answer stays small whatever the document. */
 export const LISTED_VIOLATIONS: ViolationLimits = { maxErrors: 100, maxLength: 512 }
 
 /**

@@ -3,7 +3,7 @@ import pino, { type DestinationStream, type Level, type Logger } from 'pino'
 import type { ServiceTags } from './service-tags.ts'
 
 export interface LoggerOptions {
-  /** `LOG_LEVEL` (SPEC §7); change it later with `logger.level = …`. */
+  /** `LOG_LEVEL`; change it later with `logger.level = …`. */
   level: Level | 'silent'
   /** Where JSON lines go; stdout by default. Tests pass a sink. */
   destination?: DestinationStream

@@ -1,5 +1,5 @@
 /**
- * The DogStatsD metric names of SPEC §8, without `STATSD_PREFIX`. Dashboards and monitors
+ * The DogStatsD metric names, without `STATSD_PREFIX`. Dashboards and monitors
  * (infra/datadog) query these names: renaming one is a breaking change for ops.
  */
 export const METRIC_NAMES = {
@@ -23,7 +23,7 @@ export const METRIC_NAMES = {
   purgeCount: 'purge.count'
 } as const
 
-/** `breaker.<name>.<event>` (SPEC §8); opossum's `halfOpen` event is spelled `halfopen`. */
+/** `breaker.<name>.<event>`; opossum's `halfOpen` event is spelled `halfopen`. */
 export const BREAKER_EVENTS = ['open', 'close', 'halfopen', 'fallback', 'timeout', 'failure'] as const
 
 export type BreakerEvent = typeof BREAKER_EVENTS[number]

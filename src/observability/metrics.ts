@@ -3,7 +3,7 @@ import StatsD from 'hot-shots'
 import { BREAKER_EVENTS, METRIC_NAMES, breakerMetricName, type BreakerEvent } from './metric-names.ts'
 import type { ServiceTags } from './service-tags.ts'
 
-/** The `statsd` slice of the configuration (SPEC §7 `STATSD_*`). */
+/** The `statsd` slice of the configuration (`STATSD_*`). */
 export interface StatsdSettings {
   enabled: boolean
   host: string
@@ -40,7 +40,7 @@ export const STATSD_MAX_DATAGRAM_BYTES = 1432
 /** A partly filled buffer leaves at least this often: metrics reach the agent at most this late. */
 export const STATSD_FLUSH_INTERVAL_MS = 200
 
-/** What the request path knows about one image; null/undefined tags are left out ("where known", SPEC §8). */
+/** What the request path knows about one image; null/undefined tags are left out ("where known"). */
 export interface ImageTags {
   tenant?: string | null | undefined
   format?: string | null | undefined
@@ -72,12 +72,12 @@ export interface OriginFetched {
 /** The part of an opossum circuit breaker that metrics listen to. */
 export type WatchableBreaker = Pick<EventEmitter, 'on' | 'off'> & { readonly name: string }
 
-/** Every metric of SPEC §8, behind methods so that callers cannot misspell a name or a tag. */
+/** Every metric, behind methods so that callers cannot misspell a name or a tag. */
 export interface Metrics {
   requestCompleted: (request: RequestCompleted) => void
   /** `request.aborted`: the client left before the answer; its queued work was dropped. */
   requestAborted: (request: RequestAborted) => void
-  /** Only on a cache miss: the time spent transforming (timing and gauge, SPEC §8). */
+  /** Only on a cache miss: the time spent transforming (timing and gauge). */
   transformation: (done: TransformationDone) => void
   cacheHit: (tags?: ImageTags) => void
   cacheMiss: (tags?: ImageTags) => void
@@ -93,7 +93,7 @@ export interface Metrics {
   dynamicConfigChange: (key: string) => void
   /** `purge.count`: a purge or takedown accepted by the admin port, tagged with its tenant. */
   purge: (tags: { tenant: string }) => void
-  /** Sends what is buffered, then closes the socket (SPEC §9: metrics are flushed on shutdown). */
+  /** Sends what is buffered, then closes the socket (metrics are flushed on shutdown). */
   close: () => Promise<void>
 }
 
@@ -148,7 +148,7 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
       const tags = tagsOf({
         route: request.route,
         status: String(request.status),
-        // SPEC §8: 5xx share monitors and canaries need the class, not every code.
+        // 5xx share monitors and canaries need the class, not every code.
         status_class: `${Math.floor(request.status / 100)}xx`,
         tenant: request.tenant,
         format: request.format

@@ -3,7 +3,7 @@ import type ddTrace from 'dd-trace'
 import { SERVICE_NAME, serviceVersion } from './service-tags.ts'
 
 /**
- * Datadog APM (SPEC §8). Load this module before anything it instruments (fastify, http, undici,
+ * Datadog APM. Load this module before anything it instruments (fastify, http, undici,
  * the AWS SDK, pino):
  *
  *   node --import ./src/observability/tracer.ts src/main.ts

@@ -34,7 +34,7 @@ export function createFsOrigin (root: string): Origin {
   }
 
   async function get (key: string, request: OriginRequest): Promise<Source> {
-    // Versions are trusted for a while without a stat (SPEC §10.1), so a read checks that the file
+    // Versions are trusted for a while without a stat, so a read checks that the file
     // is still the version the caller's cache key was built from, as S3's If-Match does. The
     // decoder then reads the file itself (see Source.input).
     const file = resolve(key)

@@ -31,7 +31,7 @@ export interface OriginRequest {
 }
 
 /**
- * Where originals live. Keys are `<tenant>/<domain>/<bucket>/<imageId>` (SPEC §7).
+ * Where originals live. Keys are `<tenant>/<domain>/<bucket>/<imageId>`.
  * Implementations translate their failures into DeliveryErrors: a missing key is
  * IMAGE_NOT_FOUND, an unreachable store UPSTREAM_ERROR or UPSTREAM_TIMEOUT.
  */
@@ -58,7 +58,7 @@ export interface CheckedKey {
 }
 
 /**
- * Every origin checks its keys itself (SPEC §2, §10): whatever a caller passes, three plain path
+ * Every origin checks its keys itself: whatever a caller passes, three plain path
  * parts and an image id without dot segments, so a key can never name another bucket's original
  * (in a folder, or through an HTTP client that collapses `.` segments). A bad key does not exist.
  */

@@ -76,7 +76,7 @@ export function createS3Origin (options: S3OriginOptions): Origin {
 interface RequestHeaders { request: { headers?: Record<string, string> } }
 type BuildHandler = (args: RequestHeaders) => Promise<unknown>
 
-/** SPEC §8: the request id goes to every upstream, S3 included (it shows in S3 server access logs). */
+/** the request id goes to every upstream, S3 included (it shows in S3 server access logs). */
 function withRequestId<C extends HeadObjectCommand | GetObjectCommand> (command: C, request: OriginRequest): C {
   const { requestId } = request
   if (requestId === undefined) return command

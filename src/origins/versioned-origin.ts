@@ -53,7 +53,7 @@ function versionIsGone (error: unknown): boolean {
 }
 
 /**
- * SPEC §10.1 over any origin: versions trusted for a TTL, one re-check at a time per original
+ * Cache hits that never wait for the origin, over any origin: versions trusted for a TTL, one re-check at a time per original
  * (shared by concurrent requests), the last version served while the origin fails, and one read
  * of an original shared by concurrent misses of its different variants.
  */

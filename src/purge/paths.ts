@@ -3,7 +3,7 @@ import type { PurgeScope } from './records.ts'
 const API_PREFIX = '/api/v1'
 
 /**
- * The CDN paths that can hold a scope's answers (SPEC §2 routes): the bucket route, the alias
+ * The CDN paths that can hold a scope's answers (routes): the bucket route, the alias
  * routes of every alias the logic knows for the bucket, each with and without `/api/v1`. They end
  * with `*` so that every query-string variant goes too (CloudFront keys on the query string); for
  * an image, `a.jpg*` also matches `a.jpg2…`, a harmless extra invalidation.

@@ -82,7 +82,7 @@ export function parsePurgeRequest (body: unknown): { ok: true, request: PurgeReq
   }
 }
 
-/** SPEC §10.4 purges and takedowns, from the admin port's request to every instance and the CDN. */
+/** Purges and takedowns, from the admin port's request to every instance and the CDN. */
 export function createPurgeService (options: PurgeServiceOptions): PurgeService {
   const { registry } = options
   const logger = options.logger.child({ component: 'purge' })

@@ -19,7 +19,7 @@ export interface PurgeRegistry extends PurgeState {
 interface Entry { scope: PurgeScope, record: PurgeRecord }
 
 /**
- * The purge state of this instance, derived only from the records (SPEC §10.4): the generation
+ * The purge state of this instance, derived only from the records: the generation
  * of an image is the purge ids of its bucket's record and its own, and it is taken down while
  * either record says so. Since every instance reads the same records, they all agree, whatever
  * order they saw them in.

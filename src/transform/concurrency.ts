@@ -1,5 +1,5 @@
 /**
- * The adaptive transform limit of `LIMITS_MAX_CONCURRENT_TRANSFORMS=auto` (SPEC §10.2): the number
+ * The adaptive transform limit of `LIMITS_MAX_CONCURRENT_TRANSFORMS=auto`: the number
  * of transformations running at once that gives the machine's highest throughput, found by hill
  * climbing on measured work per second.
  *

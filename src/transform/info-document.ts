@@ -4,7 +4,7 @@ import { previewPlan, type Plan } from './plan.ts'
 import { renderRgba, type PipelineOptions } from './pipeline.ts'
 import type { SourceInfo } from './probe.ts'
 
-/** The `fm=json` answer (SPEC §10.5). */
+/** The `fm=json` answer. */
 export interface InfoDocument {
   source: { width: number, height: number, format: string, bytes: number, pages: number, hasAlpha: boolean }
   output: { width: number, height: number, format: string }

@@ -3,7 +3,7 @@ import { DeliveryError } from '../errors.ts'
 import { createConcurrencyController, type ConcurrencyController } from './concurrency.ts'
 
 export interface LimiterSettings {
-  /** Transformations running at once, or `auto` (adaptive, SPEC §10.2). */
+  /** Transformations running at once, or `auto` (adaptive). */
   concurrency: number | 'auto'
   /** Waiting transformations beyond which a request is refused. */
   maxQueue: number
@@ -47,7 +47,7 @@ export interface LimiterState {
 }
 
 /**
- * Bounds CPU-heavy work (SPEC §10.2): at most `limit` transformations run (reading their original
+ * Bounds CPU-heavy work: at most `limit` transformations run (reading their original
  * included), at most `maxQueue` wait, nobody waits longer than `queueTimeoutMs`, a client that leaves gives
  * its place back at once, and while other tenants wait no tenant holds more than `tenantMaxShare`
  * of slots + queue. When a slot frees, the waiting tenant with the fewest running transformations

@@ -30,7 +30,7 @@ function namedTypes (accept: string): Set<string> {
 const SAME_AS_SOURCE: Record<string, OutputFormat> = { jpeg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif' }
 
 /**
- * Picks the output format (SPEC §2 `fm`): the requested one, the source's own when none is asked,
+ * Picks the output format (`fm`): the requested one, the source's own when none is asked,
  * or for `auto` the best the client accepts. AVIF off (a kill switch) turns AVIF into WebP.
  */
 export function chooseOutputFormat (

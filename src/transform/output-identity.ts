@@ -3,7 +3,7 @@ import { normalizeTransformation, OUTPUT_FORMATS, type OutputFormat, type Transf
 
 /**
  * What a transformation asks of the output, with everything that cannot change the bytes left out
- * (SPEC §3: requests that produce the same output share one cache entry and one ETag). `w=100&dpr=2`
+ * (requests that produce the same output share one cache entry and one ETag). `w=100&dpr=2`
  * and `w=200` are one box; a quality equal to the format's default, a `pos` without a cover box or
  * an option the format ignores are nothing. Computed without the source, so a hit needs no probe.
  */

@@ -4,7 +4,7 @@ import {
 } from './transformation.ts'
 
 /**
- * The ad-hoc query parameters of SPEC §2 as data: the query name, the transformation field it
+ * The ad-hoc query parameters as data: the query name, the transformation field it
  * sets, how a query value is read, and the JSON Schema of the field. The query parser and the
  * served JSON Schema are both derived from this table, so their ranges cannot disagree.
  */
@@ -23,7 +23,7 @@ export interface ReadContext {
 
 const INTEGER = /^\d{1,6}$/
 const DECIMAL = /^\d{1,6}(\.\d{1,6})?$/
-/** SPEC §2: `1.5`, `2.25`; more decimals would only mint new cache keys for the same output. */
+/** `1.5`, `2.25`; more decimals would only mint new cache keys for the same output. */
 const DPR = /^\d(\.\d{1,2})?$/
 const HEX_COLOUR = /^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/
 
@@ -151,7 +151,7 @@ export const PARAMETERS: readonly Parameter[] = [
 
 export const PARAMETER_BY_QUERY: ReadonlyMap<string, Parameter> = new Map(PARAMETERS.map((p) => [p.query, p]))
 
-/** Parameters that may accompany a `rule` (SPEC §2): they override the rule's values. */
+/** Parameters that may accompany a `rule`: they override the rule's values. */
 export const RULE_OVERRIDES: ReadonlySet<string> = new Set(['dpr', 'fm'])
 
 /** The JSON Schema of a transformation, derived from the parameter table. */
@@ -165,7 +165,7 @@ export function transformationJsonSchema (): Record<string, unknown> {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'transformation.json',
     title: 'Transformation',
-    description: 'The JSON form of the ad-hoc transformation parameters (SPEC §4); every field is optional.',
+    description: 'The JSON form of the ad-hoc transformation parameters; every field is optional.',
     type: 'object',
     additionalProperties: false,
     properties

@@ -9,7 +9,7 @@ export interface Size { width: number, height: number }
 
 export interface PlanSettings {
   maxOutputDimension: number
-  /** Pixels of one output frame; frames × this for an output to stay animated (SPEC §10.3). */
+  /** Pixels of one output frame; frames × this for an output to stay animated. */
   maxOutputPixels: number
   maxAnimationFrames: number
   maxSourcePixels: number
@@ -26,7 +26,7 @@ export interface Plan {
   contentType: string
   /** Decode every frame (animated source, an output format that can animate, within the limits). */
   animated: boolean
-  /** An animated source delivered as its first frame (`X-Animation: first-frame`, SPEC §10.3). */
+  /** An animated source delivered as its first frame (`X-Animation: first-frame`). */
   firstFrameOnly: boolean
   /** The delivered size of one frame, known before decoding: the pipeline produces exactly this. */
   output: Size
@@ -90,7 +90,7 @@ export function planTransform (
   const outputPixels = geometry.output.width * geometry.output.height
   const largestStage = Math.max(...geometry.stages.map((size) => size.width * size.height))
   // libvips cannot turn a multi-page image by a quarter; such an output is the first frame, as is
-  // an animation whose frames would cost more than the limits allow (SPEC §10.3).
+  // an animation whose frames would cost more than the limits allow.
   const animated = source.pages > 1 && (format === 'gif' || format === 'webp') && !quarterTurn &&
     source.pages <= settings.maxAnimationFrames &&
     source.pages * largestStage <= settings.maxOutputPixels &&
@@ -126,7 +126,7 @@ export function planTransform (
 /**
  * The plan of a small preview with the output's framing (region, crop, rotation, mirror) and at
  * most `maxSide` pixels a side: the info document's placeholders come from it, never from a
- * full-size render (SPEC §10.5). Finishing (blur, sharpen, flattening, watermark) is left out.
+ * full-size render. Finishing (blur, sharpen, flattening, watermark) is left out.
  */
 export function previewPlan (plan: Plan, maxSide: number): Plan {
   const scale = Math.min(1, maxSide / Math.max(plan.output.width, plan.output.height))
@@ -179,7 +179,7 @@ interface Geometry {
  */
 export function planGeometry (transformation: Transformation, source: Size, background: Rgba): Geometry {
   const box = requestedBox(transformation, source)
-  // `ar` alone crops the source to the ratio (SPEC §2), whatever `fit` says.
+  // `ar` alone crops the source to the ratio, whatever `fit` says.
   const fit = isRatioCrop(transformation) ? 'cover' : transformation.fit ?? 'cover'
   const enlarge = transformation.enlarge ?? false
   const focal = transformation.focalPoint
@@ -265,7 +265,7 @@ export function isRatioCrop (transformation: Transformation): boolean {
   return transformation.aspectRatio !== undefined && transformation.width === undefined && transformation.height === undefined
 }
 
-/** SPEC §2: a region not inside the (oriented, rotated) source is a 400 naming it, before decoding. */
+/** a region not inside the (oriented, rotated) source is a 400 naming it, before decoding. */
 function checkRect (rect: readonly [number, number, number, number], source: Size): void {
   const [x, y, width, height] = rect
   if (x + width > source.width || y + height > source.height) {
@@ -293,7 +293,7 @@ export function sourceRegion (rect: readonly [number, number, number, number], r
   }
 }
 
-/** SPEC §10.3: no side over LIMITS_MAX_OUTPUT_DIMENSION, no more than LIMITS_MAX_OUTPUT_PIXELS, before decoding. */
+/** no side over LIMITS_MAX_OUTPUT_DIMENSION, no more than LIMITS_MAX_OUTPUT_PIXELS, before decoding. */
 function checkOutputLimits (size: Size, settings: PlanSettings): void {
   const { width, height } = size
   if (width > settings.maxOutputDimension || height > settings.maxOutputDimension) {

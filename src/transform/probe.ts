@@ -23,7 +23,7 @@ const DECODABLE = new Set(['jpeg', 'png', 'webp', 'gif', 'heif', 'tiff'])
 
 /**
  * Reads the header and enforces the pixel limit before anything is decoded, so a decompression
- * bomb costs a header parse, not gigabytes of memory (SPEC §3, 422).
+ * bomb costs a header parse, not gigabytes of memory (422).
  */
 export async function probeSource (input: Buffer | string, maxPixels: number): Promise<SourceInfo> {
   let metadata: Metadata

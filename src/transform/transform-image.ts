@@ -13,7 +13,7 @@ import type { Watermark, WatermarkPlacement } from './watermark.ts'
 /** What `transform/` needs from its caller, fixed for the life of the app. */
 export interface TransformerDeps {
   limiter: TransformLimiter
-  /** `transform.*` and `request.transformation.duration` metrics (SPEC §8). */
+  /** `transform.*` and `request.transformation.duration` metrics. */
   metrics: Pick<Metrics, 'queueDepth' | 'transformation' | 'transformRejected'>
 }
 
@@ -34,8 +34,8 @@ export interface TransformJob {
   /** Aborted when every client waiting for this job has left. */
   signal?: AbortSignal | undefined
   /**
-   * `fm=json`: the info document of the image this job would make instead of the image (SPEC
-   * §10.5); `passthrough` when the URL delivers the original unchanged.
+   * `fm=json`: the info document of the image this job would make, instead of the image;
+   * `passthrough` when the URL delivers the original unchanged.
    */
   info?: { passthrough: boolean } | undefined
 }
@@ -44,7 +44,7 @@ export interface TransformedImage {
   bytes: Buffer
   contentType: string
   lastModified: Date
-  /** An animated source delivered as its first frame (SPEC §10.3). */
+  /** An animated source delivered as its first frame. */
   firstFrameOnly: boolean
   durationMs: number
 }
@@ -52,7 +52,7 @@ export interface TransformedImage {
 /**
  * The single entry point of `transform/`: admission, original, probe, plan, pipeline, and their
  * metrics. A job whose clients all left while it waited is dropped before its original is read;
- * one whose clients left while libvips runs gives its slot back as an orphan (SPEC §10.2).
+ * one whose clients left while libvips runs gives its slot back as an orphan.
  */
 export function createTransformer (deps: TransformerDeps): (job: TransformJob) => Promise<TransformedImage> {
   const { limiter, metrics } = deps
@@ -139,7 +139,7 @@ function workUnits (output: { width: number, height: number }, frames: number, s
 
 /**
  * The content type of an original delivered untouched, from its header; the pixel limit applies to
- * it too (SPEC §3: clients decode what we send).
+ * it too (clients decode what we send).
  */
 export async function passthroughType (source: Source, maxSourcePixels: number): Promise<string> {
   const info = await probeSource(source.input, maxSourcePixels)

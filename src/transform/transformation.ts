@@ -1,7 +1,7 @@
 import { MAX_ENCODABLE_DIMENSION } from '../config/schema.ts'
 
 /**
- * The transformation: the JSON form of the ad-hoc parameters (SPEC §4), as rules store it and as
+ * The transformation: the JSON form of the ad-hoc parameters, as rules store it and as
  * the query parser produces it. Every field is optional; an absent field means "the default".
  */
 

@@ -18,7 +18,7 @@ export interface AdminServerOptions {
   limiter?: () => LimiterState
   /** ADMIN_TOKEN, read at each call so a rotated token applies at once; the static configuration's when absent. */
   secrets?: Pick<Secrets, 'adminToken'>
-  /** `POST /admin/purge` (SPEC §10.4); a 404 when absent. */
+  /** `POST /admin/purge`; a 404 when absent. */
   purge?: Pick<PurgeService, 'purge'>
 }
 
@@ -43,7 +43,7 @@ purge an image or a bucket on every instance and at the CDN; <code>"takedown": t
 `
 
 /**
- * The Karyon-style admin listener (SPEC §6): a Fastify instance of its own, bound by the caller to
+ * The Karyon-style admin listener: a Fastify instance of its own, bound by the caller to
  * ADMIN_HOST:ADMIN_PORT, so that operations endpoints never share the public port the CDN reaches.
  * Reads are open to whoever can reach the port (loopback by default); writes need ADMIN_TOKEN, and
  * without one the port is read-only.

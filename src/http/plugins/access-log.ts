@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-/** One JSON line per completed request (SPEC §8), written when it ends, not when it starts. */
+/** One JSON line per completed request, written when it ends, not when it starts. */
 export function registerAccessLog (app: FastifyInstance): void {
   app.decorateRequest('delivery', null)
   app.addHook('onSend', async (request, reply) => {

@@ -10,7 +10,7 @@ export interface ErrorHandlerOptions {
 }
 
 /**
- * The only place errors become responses (SPEC §3): the `{"error":{code,message,requestId}}`
+ * The only place errors become responses: the `{"error":{code,message,requestId}}`
  * shape, `Cache-Control: no-store`, no stack traces. Anything that is not a DeliveryError is an
  * internal error: logged in full, answered with a generic message.
  */
@@ -30,7 +30,7 @@ export function registerErrorHandler (app: FastifyInstance, options: ErrorHandle
 
 /**
  * For Fastify's `frameworkErrors` option: errors raised before routing (a malformed URL) reach
- * neither the error handler nor a route, but must still answer in the SPEC §3 shape.
+ * neither the error handler nor a route, but must still answer in the error shape.
  */
 export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   setSecurityHeaders(reply)
@@ -40,7 +40,7 @@ export function frameworkErrorHandler (error: FastifyError, request: FastifyRequ
 /**
  * For Fastify's `clientErrorHandler`: requests node's parser refuses (a space or raw UTF-8 in the
  * target, an oversized header block) and clients cut off by the server timeouts never become a
- * request object. They still get the SPEC §3 shape, on a connection that is then closed.
+ * request object. They still get the error shape, on a connection that is then closed.
  */
 export function clientErrorHandler (error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
@@ -76,7 +76,7 @@ async function sendError (reply: FastifyReply, request: FastifyRequest, error: D
   await reply.send(errorBody(error, request.id))
 }
 
-/** The SPEC §3 error shape, for answers through Fastify and for those written on the raw socket. */
+/** The error shape, for answers through Fastify and for those written on the raw socket. */
 function errorBody (error: DeliveryError, requestId: string): { error: { code: string, message: string, requestId: string } } {
   return { error: { code: error.code, message: error.message, requestId } }
 }

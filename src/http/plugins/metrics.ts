@@ -8,7 +8,7 @@ export const UNMATCHED_ROUTE = 'unmatched'
 const IMAGE_TYPE = /^image\/([a-z0-9.+-]+)/i
 
 /**
- * Request-level observability (SPEC §8): `request.count` and `request.duration` tagged with
+ * Request-level observability: `request.count` and `request.duration` tagged with
  * route, status, tenant and format when a request completes; the same tags on the request's
  * span; and a debug line telling whether the transformed image came from the cache.
  * Relies on `request.delivery`, decorated by the access log and filled by the image route.

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 
 /**
- * `X-Content-Type-Options: nosniff` on every response (SPEC §3): an error body or an image must
+ * `X-Content-Type-Options: nosniff` on every response: an error body or an image must
  * never be sniffed into something a browser would run. Set on the raw response so that streams
  * written with `writeHead` (the Hystrix stream) carry it as well.
  */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 
 export interface HealthState {
-  /** False from the moment shutdown starts (SPEC §6, §9). */
+  /** False from the moment shutdown starts. */
   isReady: () => boolean
   startedAt: Date
 }

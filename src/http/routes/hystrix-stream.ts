@@ -24,7 +24,7 @@ const HEADERS = {
 }
 
 /**
- * `GET /hystrix.stream` (SPEC §6): every interval one `data:` record per breaker and per group,
+ * `GET /hystrix.stream`: every interval one `data:` record per breaker and per group,
  * then a `: ping` comment that keeps idle proxies and Turbine from closing the stream. One timer
  * serves every listener and runs only while someone listens.
  */

@@ -8,7 +8,7 @@ import { parseImageQuery } from '../query.ts'
 export interface ImageRouteOptions {
   deliverImage: (request: ImageRequest) => Promise<DeliveredImage>
   maxOutputDimension: () => number
-  /** A client left before its answer (`request.aborted`, SPEC §8). */
+  /** A client left before its answer (`request.aborted`). */
   onAborted: (tenantTag: string, route: string) => void
 }
 
@@ -22,7 +22,7 @@ const ALIAS_ID_START = 3
 interface BucketParams { tenant: string, domain: string, bucket: string }
 interface AliasParams { alias: string }
 
-/** The image routes of SPEC §2, with and without the `/api/v1` prefix; HEAD comes with GET. */
+/** The image routes, with and without the `/api/v1` prefix; HEAD comes with GET. */
 export function registerImageRoutes (app: FastifyInstance, options: ImageRouteOptions): void {
   for (const prefix of ['', API_PREFIX]) {
     // The router matches percent-decoded segments (`/%61pi/v1` is `/api/v1`), so the raw path is
@@ -55,7 +55,7 @@ async function serve (
   options: ImageRouteOptions
 ): Promise<void> {
   // The metric tag is `unknown` until the logic source vouches for the tenant: a URL must not mint
-  // tag values (SPEC §8). Log lines name the path's tenant from the start, errors included.
+  // tag values. Log lines name the path's tenant from the start, errors included.
   request.delivery = { tenant: 'bucket' in target ? target.bucket.tenant : null, tenantTag: UNKNOWN_TENANT, cacheHit: null }
   const url = request.url.replace(ABSOLUTE_FORM, '')
   const queryStart = url.indexOf('?')
@@ -67,7 +67,7 @@ async function serve (
     maxOutputDimension: options.maxOutputDimension()
   })
 
-  // The client leaving aborts its work: a queued transformation gives its place back (SPEC §10.2).
+  // The client leaving aborts its work: a queued transformation gives its place back.
   const departure = new AbortController()
   const onClose = (): void => {
     if (reply.raw.writableFinished) return

@@ -7,7 +7,7 @@ export interface SchemaRoutesOptions {
   maxBodyBytes: number
 }
 
-/** `GET /schemas/<file>.json` and `POST /schema/validate?schema=…` (SPEC §4). */
+/** `GET /schemas/<file>.json` and `POST /schema/validate?schema=…`. */
 export async function schemaRoutes (app: FastifyInstance, options: SchemaRoutesOptions): Promise<void> {
   const validator = createDocumentValidator()
   app.addHook('onClose', async () => { await validator.close() })

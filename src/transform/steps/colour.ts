@@ -1,6 +1,6 @@
 import type { Sharp } from 'sharp'
 
-/** Outputs are sRGB (SPEC §2); CMYK and wide-gamut sources are converted, their ICC profile dropped. */
+/** Outputs are sRGB; CMYK and wide-gamut sources are converted, their ICC profile dropped. */
 export function colour (image: Sharp): Sharp {
   return image.toColourspace('srgb')
 }

@@ -3,7 +3,7 @@ import type { Plan } from '../plan.ts'
 
 /**
  * Encodes in the planned format. sharp writes no metadata unless asked to, which is the
- * stripping of EXIF, XMP and ICC that SPEC §2 requires.
+ * stripping of EXIF, XMP and ICC every output requires.
  */
 export function encode (image: Sharp, plan: Plan): Sharp {
   const quality = plan.quality ?? undefined

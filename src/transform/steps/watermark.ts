@@ -4,7 +4,7 @@ import type { StepInputs } from './step.ts'
 import { placeWatermark, prepareWatermark } from '../watermark.ts'
 
 /**
- * Composites the watermark onto the transformed image (SPEC §4–§5). libvips composites after
+ * Composites the watermark onto the transformed image. libvips composites after
  * resizing and cropping, and the plan knows the output size before decoding, so the image is never
  * rendered to raw pixels in the JS heap: memory stays what libvips needs for the output itself. An
  * animated image is one tall strip of frames, so the watermark is placed on every frame.
