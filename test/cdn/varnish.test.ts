@@ -269,3 +269,38 @@ test('BAN by tag removes exactly the tagged image\'s objects; PURGE removes a UR
   assert.ok([...(await round()).values()].every((hit) => !hit), 'a bucket tag bans every image of the bucket')
   assert.equal(served(app, `${PHOTOS}/a-jpg`).length, 4)
 })
+
+test('a corrected photo: after POST /admin/purge and a BAN by its tag, Varnish and the service serve the new bytes', async (t) => {
+  const jpeg = await makeJpeg(200, 100)
+  const app = await buildTestApp(t, { logic: LOGIC, originals: { 'acme/news/photos/a.jpg': jpeg }, env: { ADMIN_TOKEN: 'purge-token-0123456789' } })
+  const port = await listenLocally(app.server)
+  const varnish = await startVarnish(t, renderVcl(fs.readFileSync(VCL_FILE, 'utf8'), { host: '127.0.0.1', port }))
+  const url = `${PHOTOS}/a.jpg?w=100`
+  const before = await get(varnish.port, url)
+  assert.equal(before.status, 200)
+  assert.ok(isHit(await get(varnish.port, url)), 'cached by Varnish')
+
+  // The newsroom replaces the original (another shape, so the bytes tell which one is served).
+  fs.writeFileSync(`${app.root}/acme/news/photos/a.jpg`, await makeJpeg(100, 100))
+  const stale = await get(varnish.port, url)
+  assert.ok(isHit(stale) && stale.body.equals(before.body), 'until purged, the CDN keeps the old bytes')
+
+  const started = performance.now()
+  const purged = await app.admin.inject({
+    method: 'POST',
+    url: '/admin/purge',
+    headers: { authorization: 'Bearer purge-token-0123456789' },
+    payload: { tenant: 'acme', domain: 'news', bucket: 'photos', imageId: 'a.jpg' }
+  })
+  assert.equal(purged.statusCode, 202)
+  const banned = await get(varnish.port, '/', { 'x-purge-tag': 'i:acme/news/photos/a.jpg' }, { method: 'BAN' })
+  assert.equal(banned.status, 200)
+  const after = await get(varnish.port, url)
+  const seconds = (performance.now() - started) / 1000
+  assert.equal(after.status, 200)
+  assert.ok(!isHit(after))
+  assert.notEqual(after.headers.etag, before.headers.etag)
+  const { width, height } = await sharp(after.body).metadata()
+  assert.deepEqual([width, height], [100, 100], 'the corrected photo')
+  t.diagnostic(`purge + BAN -> new bytes through Varnish in ${seconds.toFixed(3)} s`)
+})
