@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url'
 import fastify from 'fastify'
 import { environmentVariables } from '../src/config/load.ts'
 import { configSchema, MAX_ENCODABLE_DIMENSION, MIN_SIGNING_KEY_BYTES } from '../src/config/schema.ts'
-import { ERROR_DEFINITIONS, type ErrorCode } from '../src/errors.ts'
+import { ADMIN_ERROR_DEFINITIONS, ERROR_DEFINITIONS, type ErrorCode } from '../src/errors.ts'
 import { registerImageRoutes } from '../src/http/routes/images.ts'
 import { MAX_IMAGE_ID_LENGTH } from '../src/names.ts'
 import { BREAKER_METRIC, METRIC_CATALOG, type MetricEntry } from '../src/observability/metric-catalog.ts'
@@ -195,12 +195,17 @@ export function renderErrors (): string {
   const entries = (Object.entries(ERROR_DEFINITIONS) as Array<[ErrorCode, typeof ERROR_DEFINITIONS[ErrorCode]]>)
     .toSorted(([, a], [, b]) => a.status - b.status)
   return page(
-    header('`ERROR_DEFINITIONS` of `src/errors.ts`'),
+    header('`ERROR_DEFINITIONS` and `ADMIN_ERROR_DEFINITIONS` of `src/errors.ts`'),
     '# Errors\n',
     'Every error is `{"error":{"code","message","requestId"}}` with `Cache-Control: no-store` (image 404s excepted). "Reported" errors mean something is wrong on the service\'s side or upstream and are logged at `error`; the others are the client\'s and are logged at `warn`.\n',
     table(['status', 'code', 'default message', 'reported', 'when'], entries.map(([name, definition]) => [
       String(definition.status), code(name), definition.message, definition.report === true ? 'yes' : 'no', ERROR_NOTES[name] ?? '—'
-    ]))
+    ])),
+    '\n## The admin port\n',
+    'The admin port (`ADMIN_HOST:ADMIN_PORT`) answers `{"error":{"code","message"}}` with its own codes (`ADMIN_ERROR_DEFINITIONS`); `INVALID_REQUEST` keeps the status of the client error it reports (400, 413, 415).\n',
+    table(['status', 'code', 'default message'], Object.entries(ADMIN_ERROR_DEFINITIONS)
+      .toSorted(([, a], [, b]) => a.status - b.status)
+      .map(([name, definition]) => [String(definition.status), code(name), definition.message]))
   )
 }
 

@@ -31,6 +31,26 @@ const definitions = {
 
 export type ErrorCode = keyof typeof definitions
 
+/**
+ * The admin port's own answers (operators, not browsers): paired with their statuses here as well,
+ * so that the admin port too states a status in one place only.
+ */
+const adminDefinitions = {
+  INVALID_REQUEST: { status: 400, message: 'The request is not valid' },
+  INVALID_VALUE: { status: 400, message: 'The value is not valid for this property' },
+  NOT_DYNAMIC: { status: 400, message: 'The property changes only with a restart' },
+  UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
+  READ_ONLY: { status: 403, message: 'The admin port is read-only: ADMIN_TOKEN is not configured' },
+  NOT_FOUND: { status: 404, message: 'Not an admin route' },
+  UNKNOWN_PROPERTY: { status: 404, message: 'Not a configuration property' },
+  INTERNAL_ERROR: { status: 500, message: 'Internal error' },
+  PURGE_NOT_PUBLISHED: { status: 503, message: 'The purge could not be published to the dynamic configuration source' }
+} as const satisfies Record<string, { status: number, message: string }>
+
+export type AdminErrorCode = keyof typeof adminDefinitions
+
+export const ADMIN_ERROR_DEFINITIONS: Readonly<Record<AdminErrorCode, { status: number, message: string }>> = adminDefinitions
+
 export const ERROR_DEFINITIONS: Readonly<Record<ErrorCode, { status: number, message: string, report?: boolean }>> =
   definitions
 

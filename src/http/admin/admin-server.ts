@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import { ADMIN_ERROR_DEFINITIONS, type AdminErrorCode } from '../../errors.ts'
 import type { AppConfig } from '../../config/schema.ts'
 import type { DynamicConfig } from '../../config/dynamic.ts'
 import { envSecrets, type Secrets } from '../../config/secrets.ts'
@@ -21,8 +22,6 @@ export interface AdminServerOptions {
   /** `POST /admin/purge`; a 404 when absent. */
   purge?: Pick<PurgeService, 'purge'>
 }
-
-type AdminErrorCode = 'UNAUTHORIZED' | 'READ_ONLY' | 'UNKNOWN_PROPERTY' | 'NOT_DYNAMIC' | 'INVALID_VALUE' | 'INVALID_REQUEST' | 'NOT_FOUND' | 'PURGE_NOT_PUBLISHED' | 'INTERNAL_ERROR'
 
 const INDEX_PAGE = `<!doctype html>
 <html lang="en">
@@ -64,9 +63,10 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
   server.setErrorHandler((error: { statusCode?: number, message: string }, request, reply) => {
     const status = error.statusCode ?? 500
     if (status >= 500) request.log.error({ err: error }, 'admin request failed')
-    return send(reply, status < 500 ? status : 500, status < 500 ? 'INVALID_REQUEST' : 'INTERNAL_ERROR', status < 500 ? error.message : 'Internal error')
+    // Fastify's own client errors (415, 413, …) keep their status under INVALID_REQUEST.
+    return status < 500 ? send(reply, 'INVALID_REQUEST', error.message, status) : send(reply, 'INTERNAL_ERROR', 'Internal error')
   })
-  server.setNotFoundHandler((request, reply) => send(reply, 404, 'NOT_FOUND', `${request.method} ${request.url} is not an admin route`))
+  server.setNotFoundHandler((request, reply) => send(reply, 'NOT_FOUND', `${request.method} ${request.url} is not an admin route`))
 
   server.get('/admin', async (_request, reply) => await reply.type('text/html; charset=utf-8').send(INDEX_PAGE))
 
@@ -75,7 +75,7 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
   }))
 
   server.get('/admin/limiter', async (_request, reply) => {
-    if (options.limiter === undefined) return await send(reply, 404, 'NOT_FOUND', 'No transform limiter on this server')
+    if (options.limiter === undefined) return await send(reply, 'NOT_FOUND', 'No transform limiter on this server')
     return options.limiter()
   })
 
@@ -110,9 +110,9 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
     const { key } = request.params
     const result = dynamic.set(key, request.body.value, 'admin')
     if (!result.ok) {
-      if (result.unknownKey === true) return await send(reply, 404, 'UNKNOWN_PROPERTY', `${key} is not a configuration property`)
-      if (!dynamic.isDynamic(key)) return await send(reply, 400, 'NOT_DYNAMIC', `${key} is not a dynamic property; it changes only with a restart`)
-      return await send(reply, 400, 'INVALID_VALUE', `${key}: ${result.reason}`)
+      if (result.unknownKey === true) return await send(reply, 'UNKNOWN_PROPERTY', `${key} is not a configuration property`)
+      if (!dynamic.isDynamic(key)) return await send(reply, 'NOT_DYNAMIC', `${key} is not a dynamic property; it changes only with a restart`)
+      return await send(reply, 'INVALID_VALUE', `${key}: ${result.reason}`)
     }
     request.log.info({ key, value: result.value, previous: result.previous }, `admin set ${key}`)
     return { key, value: result.value, previous: result.previous }
@@ -121,24 +121,24 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
   server.post('/admin/purge', {
     onRequest: async (request, reply) => { await authorize(request, reply) }
   }, async (request, reply) => {
-    if (options.purge === undefined) return await send(reply, 404, 'NOT_FOUND', 'No purges on this server')
+    if (options.purge === undefined) return await send(reply, 'NOT_FOUND', 'No purges on this server')
     // One shared token, so the audit names its holder as `admin`.
     const outcome = await options.purge.purge(request.body, 'admin')
-    if (outcome.status !== 202) return await send(reply, outcome.status, outcome.code, outcome.message)
+    if (outcome.status !== 202) return await send(reply, outcome.code, outcome.message)
     return await reply.code(202).header('cache-control', 'no-store').send(outcome.answer)
   })
 
   async function authorize (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const token = secrets.adminToken()
     if (token === null || token === '') {
-      await send(reply, 403, 'READ_ONLY', 'The admin port is read-only: ADMIN_TOKEN is not configured')
+      await send(reply, 'READ_ONLY', 'The admin port is read-only: ADMIN_TOKEN is not configured')
       return
     }
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(.+)$/i.exec(header)
     if (match?.[1] === undefined || !sameSecret(match[1].trim(), token)) {
       request.log.warn({ key: (request.params as { key?: string }).key }, 'admin change refused: missing or wrong bearer token')
-      await send(reply.header('www-authenticate', 'Bearer realm="delivery-images-admin"'), 401, 'UNAUTHORIZED', 'A valid bearer token is required')
+      await send(reply.header('www-authenticate', 'Bearer realm="delivery-images-admin"'), 'UNAUTHORIZED', 'A valid bearer token is required')
     }
   }
 
@@ -151,6 +151,6 @@ function sameSecret (given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected))
 }
 
-async function send (reply: FastifyReply, status: number, code: AdminErrorCode, message: string): Promise<FastifyReply> {
+async function send (reply: FastifyReply, code: AdminErrorCode, message: string, status = ADMIN_ERROR_DEFINITIONS[code].status): Promise<FastifyReply> {
   return await reply.code(status).header('cache-control', 'no-store').send({ error: { code, message } })
 }
