@@ -122,7 +122,7 @@ export function buildApp (options: AppOptions): App {
   for (const breaker of Object.values(breakers)) metrics.watchBreaker(breaker.key, breaker.circuit)
   // The limiter and the breakers follow changes live; main.ts binds the process logger's level.
   const unbindDynamic = bindDynamicConfig(dynamic, { limiter, breakers })
-  const cache = options.cache ?? createCache(config, options.logger)
+  const cache = options.cache ?? createCache(config, options.logger, (kind) => { metrics.cacheError(kind) })
   const discovery = options.discovery ?? createDiscovery({ config, logger: options.logger, port: config.port })
   const logic = options.logic ?? createLogic(config, { breakers, discovery, dynamic, logger: options.logger })
   const origin = createVersionedOrigin(options.origin ?? createOrigin(config, breakers.origin), {

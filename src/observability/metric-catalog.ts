@@ -27,6 +27,7 @@ export const METRIC_CATALOG: Readonly<Record<keyof typeof METRIC_NAMES, MetricEn
   cacheHit: { types: ['counter'], tags: ['tenant', 'format'], when: 'a transformed-image cache lookup found the output' },
   cacheMiss: { types: ['counter'], tags: ['tenant'], when: 'a transformed-image cache lookup found nothing' },
   cacheStale: { types: ['counter'], tags: ['tenant', 'format'], when: 'a cached output served while the origin fails (`X-Cache: STALE`)' },
+  cacheError: { types: ['counter'], tags: ['kind'], when: 'the shared S3 tier failed a read (`get`) or a write (`set`), or dropped a write under back-pressure (`set_dropped`); the request went on without it' },
   originFetchDuration: { types: ['timing'], unit: 'ms', tags: ['tenant'], when: 'each read of an original' },
   originBytes: { types: ['histogram'], unit: 'bytes', tags: ['tenant'], when: 'size of each original read' },
   queueDepth: { types: ['gauge'], tags: [], when: 'transformations waiting for a slot' },

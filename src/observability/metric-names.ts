@@ -12,6 +12,8 @@ export const METRIC_NAMES = {
   cacheMiss: 'transformation.cache.miss',
   /** A cached output served while the origin fails. */
   cacheStale: 'transformation.cache.stale',
+  /** The shared S3 tier failed a read or a write (the request went on without it). */
+  cacheError: 'transformation.cache.error',
   originFetchDuration: 'origin.fetch.duration',
   originBytes: 'origin.bytes',
   queueDepth: 'transform.queue.depth',

@@ -83,6 +83,8 @@ export interface Metrics {
   cacheMiss: (tags?: ImageTags) => void
   /** `transformation.cache.stale`: a cached output served while the origin fails. */
   cacheStale: (tags?: ImageTags) => void
+  /** `transformation.cache.error`: the shared tier failed (`kind`: get, set, set_dropped); the request went on without it. */
+  cacheError: (kind: string) => void
   originFetch: (fetched: OriginFetched) => void
   queueDepth: (waiting: number) => void
   /** `transform.concurrency.limit`: the adaptive transform concurrency limit now in force (gauge). */
@@ -205,6 +207,9 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
         for (const { source, listener } of listeners) circuit.off(source, listener)
       }
     },
+    cacheError (kind) {
+      safely(() => { client.increment(METRIC_NAMES.cacheError, 1, { kind }) })
+    },
     dynamicConfigChange (key) {
       safely(() => { client.increment(METRIC_NAMES.dynamicConfigChange, 1, { key }) })
     },
@@ -247,6 +252,7 @@ export function createNoopMetrics (): Metrics {
     transformRejected: nothing,
     watchBreaker: () => nothing,
     dynamicConfigChange: nothing,
+    cacheError: nothing,
     purge: nothing,
     close: async () => {}
   }

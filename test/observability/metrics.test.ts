@@ -38,6 +38,7 @@ describe('DogStatsD metrics', () => {
       'transform.concurrency.limit',
       'transform.queue.depth',
       'transform.rejected',
+      'transformation.cache.error',
       'transformation.cache.hit',
       'transformation.cache.miss',
       'transformation.cache.stale'

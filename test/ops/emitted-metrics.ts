@@ -23,6 +23,7 @@ const DRIVE: { [K in keyof Metrics]: (metrics: Metrics) => void } = {
   cacheHit: (m) => { m.cacheHit(EVERY_TAG) },
   cacheMiss: (m) => { m.cacheMiss(EVERY_TAG) },
   cacheStale: (m) => { m.cacheStale(EVERY_TAG) },
+  cacheError: (m) => { m.cacheError('get') },
   originFetch: (m) => { m.originFetch({ durationMs: 1, bytes: 10, tenant: 't' }) },
   queueDepth: (m) => { m.queueDepth(1) },
   concurrencyLimit: (m) => { m.concurrencyLimit(4) },

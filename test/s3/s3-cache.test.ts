@@ -13,10 +13,12 @@ import { createMemoryCache } from '../../src/cache/memory-cache.ts'
 import { createS3Cache, type S3Cache, type S3CacheErrorKind } from '../../src/cache/s3-cache.ts'
 import { createTieredCache, type TieredCache } from '../../src/cache/tiered-cache.ts'
 import { loadConfig } from '../../src/config/load.ts'
+import { createNoopMetrics } from '../../src/observability/metrics.ts'
 import { createS3Origin } from '../../src/origins/s3-origin.ts'
 import { createBreaker } from '../../src/resilience/breakers.ts'
 import { S3RVER_CREDENTIALS, S3RVER_REGION } from '../helpers/s3-server.ts'
 import { useS3Suite } from '../helpers/s3-suite.ts'
+import { BUCKET_PATH, buildTestApp } from '../helpers/build-app.ts'
 
 const ORIGINALS = 'originals'
 const CACHE = 'transformed-cache'
@@ -182,3 +184,25 @@ async function closedPort (): Promise<number> {
   await new Promise((resolve) => server.close(resolve))
   return port
 }
+
+describe('the app wires the shared tier\'s failures to transformation.cache.error', () => {
+  test('a cache bucket that does not exist: each failed read and write is counted with its kind', async (t) => {
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY }
+    process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId
+    process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey
+    t.after(() => {
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID; else process.env.AWS_ACCESS_KEY_ID = saved.id
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY; else process.env.AWS_SECRET_ACCESS_KEY = saved.secret
+    })
+    const kinds: string[] = []
+    const app = await buildTestApp(t, {
+      originals: { 'acme/news/photos/a.jpg': await jpeg(120, 80) },
+      env: { CACHE_S3_BUCKET: 'no-such-cache-bucket', S3_ENDPOINT: suite.s3.endpoint, S3_FORCE_PATH_STYLE: 'true', S3_REGION: S3RVER_REGION },
+      parts: { metrics: { ...createNoopMetrics(), cacheError: (kind) => { kinds.push(kind) } } }
+    })
+    const response = await app.server.inject(`${BUCKET_PATH}/a.jpg?w=40`)
+    assert.equal(response.statusCode, 200)
+    await app.flush()
+    assert.deepEqual(kinds, ['get', 'set'])
+  })
+})
