@@ -15,7 +15,7 @@ export interface HttpClientOptions {
 export interface HttpGetOptions {
   /** Aborts the call: the breaker's timeout. */
   signal: AbortSignal
-  /** Forwarded as `X-Request-Id` (SPEC §8). */
+  /** Forwarded as `X-Request-Id`, so the remote service's logs name the same request. */
   requestId: string
   accept: string
 }
@@ -50,7 +50,7 @@ export class UpstreamUnreachableError extends Error {
 /**
  * A keep-alive HTTP client for the remote services. One undici Agent keeps one connection pool
  * per origin, so every base URL found in Eureka gets its own pool. Trace headers are added by
- * dd-trace's undici instrumentation when tracing is on (SPEC §8).
+ * dd-trace's undici instrumentation when tracing is on.
  */
 export function createHttpClient (options: HttpClientOptions = {}): HttpClient {
   const maxResponseBytes = options.maxResponseBytes ?? 10 * 1024 * 1024
@@ -110,6 +110,8 @@ function tooLarge (url: string, limit: number): DeliveryError {
 
 function classify (url: string, error: unknown, signal: AbortSignal): unknown {
   if (error instanceof DeliveryError) return error
+  // Only the caller's deadline makes a timeout here: an instance that does not even accept the
+  // connection in time is unreachable, and another instance may answer (see withFailover).
   if (signal.aborted) {
     return new DeliveryError('UPSTREAM_TIMEOUT', 'A remote service timed out', { cause: new Error(`GET ${url} timed out`, { cause: error }) })
   }

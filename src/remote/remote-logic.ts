@@ -5,8 +5,10 @@ import { bucketKey, type BucketLogic, type BucketRef, type CallContext, type Log
 import { validateDocument } from '../logic/schemas.ts'
 import { isPathPart } from '../names.ts'
 import type { Breaker, BreakerKey } from '../resilience/breakers.ts'
+import { countFallback } from '../resilience/opossum-internals.ts'
 import { createStaleOnErrorCache } from '../resilience/stale-on-error.ts'
-import { withFailover, type ServiceLocator } from './discovery.ts'
+import { withFailover } from './failover.ts'
+import type { ServiceLocator } from './locators.ts'
 import { createHttpClient, UpstreamStatusError, type HttpClient, type HttpResponse } from './http-client.ts'
 
 type RemoteKey = Extract<BreakerKey, 'logic' | 'watermark' | 'alias'>
@@ -21,7 +23,7 @@ export interface RemoteLogicOptions {
   notFoundTtlMs?: number
   http?: HttpClient
   logger?: Logger
-  /** Each stale answer served instead of a failure (`breaker.<name>.fallback`, SPEC §8). */
+  /** Each stale answer served instead of a failure (the metric `breaker.<name>.fallback`). */
   onStale?: (breaker: RemoteKey) => void
 }
 
@@ -32,9 +34,9 @@ export interface RemoteLogic extends LogicProvider {
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
 
 /**
- * `LOGIC_SOURCE=remote` (SPEC §4): bucket logic and watermarks from the logic manager, aliases
- * from the translator. Every call runs through its breaker, on an instance picked by discovery,
- * and every answer is cached and served stale while the service fails.
+ * `LOGIC_SOURCE=remote`: bucket logic and watermarks from the logic manager, aliases from the
+ * translator. Every call runs through its breaker, on an instance picked by discovery, and every
+ * answer is cached and served stale while the service fails.
  */
 export function createRemoteLogic (options: RemoteLogicOptions): RemoteLogic {
   const http = options.http ?? createHttpClient()
@@ -48,7 +50,7 @@ export function createRemoteLogic (options: RemoteLogicOptions): RemoteLogic {
       ...(options.notFoundTtlMs === undefined ? {} : { notFoundTtlMs: options.notFoundTtlMs }),
       onStale: (cacheKey, error) => {
         // Counted as a Hystrix fallback, so the stream and the metrics show stale answers.
-        breakers[key].circuit.emit('fallback', cacheKey, error)
+        countFallback(breakers[key].circuit, cacheKey, error)
         options.onStale?.(key)
         options.logger?.debug({ err: error, key: cacheKey, breaker: key }, 'serving a stale answer')
       }

@@ -1,7 +1,9 @@
 import CircuitBreaker from 'opossum'
 import { DeliveryError, isDeliveryError } from '../errors.ts'
+import { applySettings, emitBreakerEvents, isRefusal, opossumOptions, timeoutMsOf, type LiveSettings } from './opossum-internals.ts'
+import { isTimeout } from './timeouts.ts'
 
-/** Breaker names are the original service's (SPEC §6); dashboards and Turbine key on them. */
+/** Breaker names are the original service's; dashboards and Turbine key on them. */
 export const BREAKER_NAMES = {
   watermark: 'DeliveryImages#GetWatermarkFromLogicManager',
   logic: 'DeliveryImages#GetLogicFromLogicManager',
@@ -19,13 +21,8 @@ export const BREAKER_GROUPS = {
 
 export type BreakerKey = keyof typeof BREAKER_NAMES
 
-/** `BREAKER_<NAME>_*` of SPEC §7. */
-export interface BreakerSettings {
-  timeoutMs: number
-  errorThresholdPercent: number
-  maxConcurrent: number
-  resetMs: number
-}
+/** `BREAKER_<NAME>_{TIMEOUT_MS,ERROR_THRESHOLD_PERCENT,MAX_CONCURRENT,RESET_MS}`, dynamic. */
+export type BreakerSettings = LiveSettings
 
 export interface Breaker {
   readonly key: BreakerKey
@@ -47,60 +44,42 @@ export interface BreakerOptions {
   rollingWindowMs?: number
 }
 
-/** The options opossum keeps on the instance and re-reads on every call (not in its typings). */
-interface LiveOptions { timeout: number, errorThresholdPercentage: number, resetTimeout: number, capacity: number }
-
 export function createBreaker (key: BreakerKey, settings: BreakerSettings, options: BreakerOptions = {}): Breaker {
   const circuit = new CircuitBreaker<[Call<unknown>, number], unknown>(
     async (call: Call<unknown>, timeoutMs: number) => await call(AbortSignal.timeout(timeoutMs)),
     {
       name: BREAKER_NAMES[key],
       group: BREAKER_GROUPS[key],
-      timeout: settings.timeoutMs,
-      errorThresholdPercentage: settings.errorThresholdPercent,
-      resetTimeout: settings.resetMs,
-      capacity: settings.maxConcurrent,
+      ...opossumOptions(settings),
       volumeThreshold: options.volumeThreshold ?? 10,
       rollingCountTimeout: options.rollingWindowMs ?? 10000,
       rollingCountBuckets: 10,
       errorFilter: (error: unknown) => isDeliveryError(error) && error.statusCode < 500
     }
   )
-
-  const live = (circuit as unknown as { options: LiveOptions }).options
-  const { semaphore } = circuit as unknown as { semaphore: { take: () => Promise<unknown>, release: () => void } }
+  emitBreakerEvents(circuit)
 
   return {
     key,
     circuit,
     async fire<T> (call: Call<T>): Promise<T> {
       try {
-        return await circuit.fire(call, live.timeout) as T
+        // The call's signal and opossum's own timer share the timeout now in force.
+        return await circuit.fire(call, timeoutMsOf(circuit)) as T
       } catch (error) {
         throw translateBreakerError(key, error)
       }
     },
-    configure (next) {
-      live.timeout = next.timeoutMs
-      live.errorThresholdPercentage = next.errorThresholdPercent
-      live.resetTimeout = next.resetMs
-      // opossum sizes its semaphore once, at construction: widen or narrow that one semaphore by
-      // the difference (a release adds a permit, an unanswered take removes one as soon as it is free).
-      const difference = next.maxConcurrent - live.capacity
-      for (let i = 0; i < difference; i++) semaphore.release()
-      for (let i = 0; i < -difference; i++) void semaphore.take()
-      live.capacity = next.maxConcurrent
-    }
+    configure (next) { applySettings(circuit, next) }
   }
 }
 
 function translateBreakerError (key: BreakerKey, error: unknown): unknown {
   if (isDeliveryError(error)) return error
-  const code = (error as { code?: string }).code
-  if (code === 'EOPENBREAKER' || code === 'ESEMLOCKED') {
+  if (isRefusal(error)) {
     return new DeliveryError('DEPENDENCY_UNAVAILABLE', `${BREAKER_NAMES[key]} is unavailable`, { cause: error })
   }
-  if (code === 'ETIMEDOUT' || (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') {
+  if (isTimeout(error)) {
     return new DeliveryError('UPSTREAM_TIMEOUT', `${BREAKER_NAMES[key]} timed out`, { cause: error })
   }
   return new DeliveryError('UPSTREAM_ERROR', `${BREAKER_NAMES[key]} failed`, { cause: error })

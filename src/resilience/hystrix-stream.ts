@@ -1,9 +1,10 @@
 import type CircuitBreaker from 'opossum'
+import { runningCalls, settingsOf, windowStats, type CircuitSettings, type WindowStats } from './opossum-internals.ts'
 
 /**
- * Breaker statistics in the records Hystrix Dashboard and Turbine read (SPEC §6, PROTOCOLS §1):
- * one `HystrixCommand` per breaker and one `HystrixThreadPool` per group. Every field the
- * dashboard's `validateData` requires is present, numbers are integers and booleans are booleans.
+ * Breaker statistics in the records Hystrix Dashboard and Turbine read: one `HystrixCommand` per
+ * breaker and one `HystrixThreadPool` per group. Every field the dashboard's `validateData`
+ * requires is present, numbers are integers and booleans are booleans.
  */
 
 /** What one breaker looks like at one instant; plain data so that formatting stays pure. */
@@ -13,19 +14,12 @@ export interface CommandSample {
   open: boolean
   /** A disabled opossum circuit lets every call through: Hystrix's "force closed". */
   forcedClosed: boolean
-  stats: Pick<CircuitBreaker.Stats,
+  stats: Pick<WindowStats,
   'successes' | 'failures' | 'timeouts' | 'rejects' | 'semaphoreRejections' | 'fallbacks' | 'cacheHits' |
   'percentiles' | 'latencyMean'>
   /** Calls running now. */
   concurrent: number
-  settings: {
-    timeoutMs: number
-    errorThresholdPercent: number
-    resetMs: number
-    maxConcurrent: number
-    volumeThreshold: number
-    rollingWindowMs: number
-  }
+  settings: CircuitSettings
 }
 
 export type HystrixRecord = Record<string, unknown>
@@ -40,7 +34,7 @@ const ms = (value: number | undefined): number => value === undefined || value <
 
 export function formatCommand (sample: CommandSample, now: number): HystrixRecord {
   const { stats, settings } = sample
-  // opossum counts timeouts and semaphore rejections as failures too (PROTOCOLS §1.5).
+  // opossum counts timeouts and semaphore rejections as failures too; Hystrix counts each once.
   const failures = Math.max(0, stats.failures - stats.timeouts - stats.semaphoreRejections)
   const requestCount = stats.successes + stats.failures + stats.rejects
   const errorCount = stats.failures + stats.rejects
@@ -130,36 +124,16 @@ export function formatThreadPools (samples: readonly CommandSample[], now: numbe
   })
 }
 
-/** Options opossum keeps on the circuit and re-reads on each call (absent from its typings). */
-interface CircuitInternals {
-  options: {
-    timeout: number | false
-    errorThresholdPercentage: number
-    resetTimeout: number
-    capacity: number
-    rollingCountTimeout: number
-  }
-  semaphore: { count: number }
-}
-
 /** Reads a live opossum circuit into a sample. */
 export function sampleCircuit (circuit: CircuitBreaker): CommandSample {
-  const { options, semaphore } = circuit as unknown as CircuitInternals
   return {
     name: circuit.name,
     group: circuit.group,
     open: !circuit.closed,
     forcedClosed: !circuit.enabled,
-    stats: circuit.stats,
-    concurrent: Math.max(0, options.capacity - semaphore.count),
-    settings: {
-      timeoutMs: options.timeout === false ? 0 : options.timeout,
-      errorThresholdPercent: options.errorThresholdPercentage,
-      resetMs: options.resetTimeout,
-      maxConcurrent: options.capacity,
-      volumeThreshold: circuit.volumeThreshold,
-      rollingWindowMs: options.rollingCountTimeout
-    }
+    stats: windowStats(circuit),
+    concurrent: runningCalls(circuit),
+    settings: settingsOf(circuit)
   }
 }
 

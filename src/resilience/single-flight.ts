@@ -2,7 +2,7 @@
  * One piece of work per key, shared by every caller that asks for it while it runs (concurrent
  * misses of one image, one original read for several variants, one version check). Each caller
  * may leave with its own signal; the work itself is aborted only once every caller has left, so
- * shared work goes on while anyone still wants it (SPEC §10.2).
+ * shared work goes on while anyone still wants it.
  */
 export interface SingleFlight<V> {
   run: (key: string, work: (signal: AbortSignal) => Promise<V>, signal?: AbortSignal) => Promise<V>

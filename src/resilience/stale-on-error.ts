@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { createSingleFlight } from './single-flight.ts'
 
 export interface StaleOnErrorOptions {
   /** Freshness of a found answer; read on every store, so a dynamic change applies at once. */
@@ -25,7 +26,6 @@ export interface StaleOnErrorCache<T> {
    * the error is thrown. `null` means "does not exist" and is cached too.
    */
   get: (key: string, load: () => Promise<T | null>) => Promise<T | null>
-  clear: () => void
 }
 
 interface Entry<T> {
@@ -40,26 +40,16 @@ export function createStaleOnErrorCache<T> (options: StaleOnErrorOptions): Stale
   const entries = new LRUCache<string, Entry<T>>({ max: options.maxEntries ?? 10000 })
   // Values are the time until which "does not exist" holds.
   const unknown = new LRUCache<string, number>({ max: options.maxUnknown ?? 10000 })
-  const inFlight = new Map<string, Promise<T | null>>()
+  const loads = createSingleFlight<T | null>()
 
-  function load (key: string, loader: () => Promise<T | null>): Promise<T | null> {
-    let pending = inFlight.get(key)
-    if (pending === undefined) {
-      pending = loader()
-        .then((value) => {
-          if (value === null) {
-            entries.delete(key)
-            unknown.set(key, now() + Math.min(notFoundTtlMs, options.ttlMs()))
-          } else {
-            unknown.delete(key)
-            entries.set(key, { value, freshUntil: now() + options.ttlMs() })
-          }
-          return value
-        })
-        .finally(() => { inFlight.delete(key) })
-      inFlight.set(key, pending)
+  function remember (key: string, value: T | null): void {
+    if (value === null) {
+      entries.delete(key)
+      unknown.set(key, now() + Math.min(notFoundTtlMs, options.ttlMs()))
+    } else {
+      unknown.delete(key)
+      entries.set(key, { value, freshUntil: now() + options.ttlMs() })
     }
-    return pending
   }
 
   return {
@@ -68,7 +58,11 @@ export function createStaleOnErrorCache<T> (options: StaleOnErrorOptions): Stale
       const entry = entries.get(key)
       if (entry !== undefined && entry.freshUntil > now()) return entry.value
       try {
-        return await load(key, loader)
+        return await loads.run(key, async () => {
+          const value = await loader()
+          remember(key, value)
+          return value
+        })
       } catch (error) {
         const last = entries.get(key) ?? entry
         const knownMissing = last === undefined && unknown.has(key)
@@ -76,10 +70,6 @@ export function createStaleOnErrorCache<T> (options: StaleOnErrorOptions): Stale
         options.onStale?.(key, error)
         return last?.value ?? null
       }
-    },
-    clear () {
-      entries.clear()
-      unknown.clear()
     }
   }
 }

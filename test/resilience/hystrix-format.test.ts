@@ -25,7 +25,7 @@ function sample (overrides: Partial<CommandSample['stats']> = {}, group = 'Logic
   }
 }
 
-/** The keys Hystrix Dashboard's validateData requires for a command (PROTOCOLS §1.4). */
+/** The keys Hystrix Dashboard's validateData requires for a command. */
 const DASHBOARD_COMMAND_KEYS = [
   'reportingHosts', 'type', 'name', 'group', 'isCircuitBreakerOpen', 'errorPercentage', 'errorCount', 'requestCount',
   'rollingCountCollapsedRequests', 'rollingCountExceptionsThrown', 'rollingCountFailure', 'rollingCountFallbackFailure',
