@@ -3,6 +3,7 @@ import path from 'node:path'
 import { DeliveryError } from '../errors.ts'
 import { bucketKey, type BucketLogic, type BucketRef, type LogicProvider } from './bucket-logic.ts'
 import { validateDocument } from './schemas.ts'
+import { createSingleFlight } from '../resilience/single-flight.ts'
 
 interface LogicFile {
   buckets: Record<string, BucketLogic>
@@ -24,7 +25,8 @@ export function createFileLogic (file: string): LogicProvider {
   const watermarkPatterns = Object.entries(document.watermarks ?? {})
     .map(([key, relative]) => ({ parts: key.split('/'), value: path.resolve(path.dirname(file), relative) }))
   // One entry per watermark file (not per requested bucket, which the client chooses).
-  const watermarkBytes = new Map<string, Promise<Buffer>>()
+  const watermarkBytes = new Map<string, Buffer>()
+  const reads = createSingleFlight<Buffer>()
   const tenants = new Set([
     ...Object.keys(document.buckets).map((key) => key.split('/')[0]),
     ...Object.values(document.aliases ?? {}).map((bucket) => bucket.tenant)
@@ -40,15 +42,16 @@ export function createFileLogic (file: string): LogicProvider {
     async getWatermark (bucket) {
       const watermarkFile = mostSpecific(watermarkPatterns, bucket)
       if (watermarkFile === null) return null
-      let bytes = watermarkBytes.get(watermarkFile)
-      if (bytes === undefined) {
-        bytes = fs.promises.readFile(watermarkFile)
-        watermarkBytes.set(watermarkFile, bytes)
-      }
+      const known = watermarkBytes.get(watermarkFile)
+      if (known !== undefined) return known
       try {
-        return await bytes
+        // A failed read is not remembered: the next request reads the file again.
+        return await reads.run(watermarkFile, async () => {
+          const bytes = await fs.promises.readFile(watermarkFile)
+          watermarkBytes.set(watermarkFile, bytes)
+          return bytes
+        })
       } catch (error) {
-        watermarkBytes.delete(watermarkFile)
         throw new DeliveryError('UPSTREAM_ERROR', 'The bucket\'s watermark cannot be read', { cause: error })
       }
     }

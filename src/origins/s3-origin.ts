@@ -3,6 +3,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import { DeliveryError, isDeliveryError } from '../errors.ts'
 import type { Breaker } from '../resilience/breakers.ts'
 import { checkOriginKey, originalChanged, sourceTooLarge, type Origin, type OriginRequest, type Source, type SourceVersion } from './origin.ts'
+import { isTimeout } from '../resilience/timeouts.ts'
 
 export interface S3OriginOptions {
   client: S3Client
@@ -138,7 +139,7 @@ function translate (error: unknown, signal: AbortSignal): DeliveryError {
   const status = $metadata?.httpStatusCode
   if (name === 'NoSuchKey' || (name === 'NotFound' && status === 404)) return new DeliveryError('IMAGE_NOT_FOUND')
   if (status === 412) return originalChanged(error)
-  if (signal.aborted || name === 'AbortError' || name === 'TimeoutError' || name === 'RequestTimeout') {
+  if (signal.aborted || isTimeout(error)) {
     return new DeliveryError('UPSTREAM_TIMEOUT', 'The storage did not answer in time', { cause: error })
   }
   const detail = status === undefined ? name ?? 'network error' : `${status} ${name ?? ''}`.trim()

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import sharp from 'sharp'
 import { LRUCache } from 'lru-cache'
 import type { GRAVITIES } from './transformation.ts'
+import { createSingleFlight } from '../resilience/single-flight.ts'
 
 /** Where and how a watermark goes, with the bucket's values or these defaults filled in. */
 export interface WatermarkPlacement {
@@ -42,7 +43,7 @@ export interface PreparedWatermark {
 // Outputs come in a handful of sizes, so the scaled, faded watermark for each is made once; the
 // cache is bounded by bytes because a client choosing large sizes makes large raw buffers.
 const prepared = new LRUCache<string, PreparedWatermark>({ maxSize: 64 * 1024 * 1024, sizeCalculation: (mark) => Math.max(1, mark.pixels.length) })
-const preparing = new Map<string, Promise<PreparedWatermark>>()
+const preparing = createSingleFlight<PreparedWatermark>()
 
 /**
  * The watermark scaled to `widthRatio` of the output width (and never taller than the output),
@@ -57,14 +58,11 @@ export async function prepareWatermark (
   const key = `${watermark.id}:${width}:${output.height}:${placement.opacity}`
   const ready = prepared.get(key)
   if (ready !== undefined) return ready
-  let pending = preparing.get(key)
-  if (pending === undefined) {
-    pending = scaleAndFade(watermark.png, width, output.height, placement.opacity)
-      .then((mark) => { prepared.set(key, mark); return mark })
-      .finally(() => preparing.delete(key))
-    preparing.set(key, pending)
-  }
-  return await pending
+  return await preparing.run(key, async () => {
+    const mark = await scaleAndFade(watermark.png, width, output.height, placement.opacity)
+    prepared.set(key, mark)
+    return mark
+  })
 }
 
 async function scaleAndFade (png: Buffer, width: number, maxHeight: number, opacity: number): Promise<PreparedWatermark> {

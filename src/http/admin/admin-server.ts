@@ -6,6 +6,7 @@ import type { AppConfig } from '../../config/schema.ts'
 import type { DynamicConfig } from '../../config/dynamic.ts'
 import { envSecrets, type Secrets } from '../../config/secrets.ts'
 import type { Breakers } from '../../resilience/breakers.ts'
+import { windowStats } from '../../resilience/opossum-internals.ts'
 import type { LimiterState } from '../../transform/limiter.ts'
 import type { PurgeService } from '../../purge/purge-service.ts'
 import { registerSecurityHeaders } from '../plugins/security-headers.ts'
@@ -82,7 +83,7 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
   server.get('/admin/breakers', async () => ({
     breakers: Object.values(breakers).map((breaker) => {
       const { circuit } = breaker
-      const { latencyTimes: _latencyTimes, ...stats } = circuit.stats as unknown as Record<string, unknown>
+      const stats = windowStats(circuit)
       const prefix = `BREAKER_${breaker.key.toUpperCase()}`
       return {
         key: breaker.key,
