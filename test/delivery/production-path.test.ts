@@ -12,7 +12,7 @@ import { createFsOrigin } from '../../src/origins/fs-origin.ts'
 import type { Origin } from '../../src/origins/origin.ts'
 
 /**
- * SPEC §10.1–§10.2 through the real app over a folder of originals. The origin is the real folder
+ * The production path (cache hits without the origin, work only for waiting clients) through the real app over a folder of originals. The origin is the real folder
  * origin, wrapped to count its calls and, where a test needs it, to hold a read until released.
  */
 interface Observed {

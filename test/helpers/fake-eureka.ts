@@ -2,7 +2,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /**
- * A Eureka server speaking the REST dialect eureka-js-client uses (PROTOCOLS §2): register 204,
+ * A Eureka server speaking the REST dialect eureka-js-client uses: register 204,
  * heartbeat 200 or 404 (the client then registers again), status overrides, delete, and the
  * registry as the JSON the client parses.
  */

@@ -5,7 +5,7 @@ import type { BucketLogic, BucketRef, LogicProvider } from '../../src/logic/buck
 import { bucketKey } from '../../src/logic/bucket-logic.ts'
 
 /**
- * The logic manager and the translator (SPEC §4, `LOGIC_SOURCE=remote`) in one HTTP server, backed
+ * The logic manager and the translator (`LOGIC_SOURCE=remote`) in one HTTP server, backed
  * by any LogicProvider (a fixed map, or the file logic of `config/local-logic.json`). Each kind of
  * answer can be told to be slow, to fail or to return garbage, from a test or over HTTP with
  * `PUT /_fixture/behaviour {"kind":"logic","mode":"slow","delayMs":500}`.

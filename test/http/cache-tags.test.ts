@@ -8,7 +8,7 @@ before(async () => { photo = await makeJpeg(64, 48) })
 
 const TAGS = 't:acme b:acme/news/photos i:acme/news/photos/2026/photo.jpg'
 
-describe('purge tags on image answers (SPEC §10.4)', () => {
+describe('purge tags on image answers', () => {
   test('Cache-Tag and Surrogate-Key name the tenant, the bucket and the image, on every form of the route', async (t) => {
     const app = await buildTestApp(t, { originals: { 'acme/news/photos/2026/photo.jpg': photo } })
     for (const url of [

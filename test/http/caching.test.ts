@@ -12,7 +12,7 @@ before(async () => { photo = await makeJpeg(640, 480) })
 
 const URL_400 = `${BUCKET_PATH}/photo.jpg?w=400`
 
-describe('HTTP caching semantics (SPEC §3)', () => {
+describe('HTTP caching semantics', () => {
   test('a 200 carries type, length, strong ETag, Last-Modified, Cache-Control, X-Cache and X-Request-Id', async (t) => {
     const testApp = await buildTestApp(t, { originals: { 'acme/news/photos/photo.jpg': photo } })
     const response = await testApp.server.inject(URL_400)
@@ -93,7 +93,7 @@ describe('HTTP caching semantics (SPEC §3)', () => {
   })
 
   test('a replaced original gets a new ETag and new bytes once its version is checked again', async (t) => {
-    // ORIGIN_VERSION_TTL_MS=0: every request asks the origin (the default trusts a version for 30 s, SPEC §10.1).
+    // ORIGIN_VERSION_TTL_MS=0: every request asks the origin (the default trusts a version for 30 s).
     const testApp = await buildTestApp(t, { originals: { 'acme/news/photos/photo.jpg': photo }, env: { ORIGIN_VERSION_TTL_MS: '0' } })
     const before = await testApp.server.inject(URL_400)
     const file = path.join(testApp.root, 'acme/news/photos/photo.jpg')

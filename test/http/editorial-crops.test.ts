@@ -4,7 +4,7 @@ import sharp from 'sharp'
 import { BUCKET_PATH, buildTestApp, defaultLogic } from '../helpers/build-app.ts'
 
 /**
- * `rect` and `ar` (SPEC §2), over a 200×100 source of four coloured quadrants, so that every cut,
+ * `rect` and `ar`, over a 200×100 source of four coloured quadrants, so that every cut,
  * turn and mirror can be read back from the delivered pixels.
  */
 const RED = 'r'

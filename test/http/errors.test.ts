@@ -26,7 +26,7 @@ async function expectError (testApp: TestApp, url: string, status: number, code:
   return { response, body }
 }
 
-describe('errors (SPEC §3)', () => {
+describe('errors', () => {
   test('unknown, repeated and out-of-range parameters are 400 INVALID_PARAMETER naming the parameter', async (t) => {
     const testApp = await app(t)
     const cases: Array<[string, string]> = [
@@ -67,7 +67,7 @@ describe('errors (SPEC §3)', () => {
   test('LIMITS_MAX_OUTPUT_DIMENSION bounds w and h', async (t) => {
     const testApp = await buildTestApp(t, { originals: { 'acme/news/photos/photo.jpg': photo }, env: { LIMITS_MAX_OUTPUT_DIMENSION: '500' } })
     await expectError(testApp, `${BUCKET_PATH}/photo.jpg?w=501`, 400, 'INVALID_PARAMETER')
-    // dpr included (SPEC §10.3): refused, naming the limit, rather than silently scaled down.
+    // dpr included: refused, naming the limit, rather than silently scaled down.
     const { body } = await expectError(testApp, `${BUCKET_PATH}/photo.jpg?w=500&dpr=4&enlarge=1`, 400, 'INVALID_PARAMETER')
     assert.match(body.error.message, /LIMITS_MAX_OUTPUT_DIMENSION/)
     const ok = await testApp.server.inject(`${BUCKET_PATH}/photo.jpg?w=125&dpr=4&enlarge=1`)
@@ -113,7 +113,7 @@ describe('errors (SPEC §3)', () => {
     assert.equal(response.headers['cache-control'], 'public, max-age=60')
   })
 
-  test('errors come in SPEC order: syntax before alias, bucket before rule, rule before the original', async (t) => {
+  test('errors come in the documented order: syntax before alias, bucket before rule, rule before the original', async (t) => {
     const testApp = await app(t)
     await expectError(testApp, '/nobody/images/photo.jpg?zoom=1', 400, 'INVALID_PARAMETER')
     await expectError(testApp, '/tenants/x/domains/y/buckets/z/images/missing.jpg?rule=nope', 404, 'BUCKET_NOT_FOUND')

@@ -8,7 +8,7 @@ import { makeAlphaPng, makeAnimatedGif, makeJpeg } from '../helpers/images.ts'
 import { createNoopMetrics, type Metrics } from '../../src/observability/metrics.ts'
 import { sign, signedPayload } from '../../src/delivery/signature.ts'
 
-/** The info document (`fm=json`, SPEC §10.5), checked against what the image URL really delivers. */
+/** The info document (`fm=json`), checked against what the image URL really delivers. */
 
 let photo: Buffer
 let alpha: Buffer

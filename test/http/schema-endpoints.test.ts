@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import { describe, test } from 'node:test'
 import { buildTestApp } from '../helpers/build-app.ts'
 
-describe('schema endpoints (SPEC §4)', () => {
+describe('schema endpoints', () => {
   test('GET /schemas/<file>.json serves each schema', async (t) => {
     const testApp = await buildTestApp(t)
     for (const name of ['transformation', 'bucket-logic', 'logic-file']) {

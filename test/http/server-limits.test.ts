@@ -65,7 +65,7 @@ async function health (socket: net.Socket): Promise<string> {
   })
 }
 
-describe('server limits (SPEC §7: slow or idle clients are cut off, connections are capped)', () => {
+describe('server limits (slow or idle clients are cut off, connections are capped)', () => {
   test('the SERVER_* values reach the node server', async (t) => {
     const defaults = (await buildTestApp(t)).server.server
     assert.equal(defaults.headersTimeout, 10000)

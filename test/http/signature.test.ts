@@ -8,7 +8,7 @@ const PATH = '/tenants/acme/domains/news/buckets/signed/images/p/x.jpg'
 let photo: Buffer
 before(async () => { photo = await makeJpeg(300, 200) })
 
-/** SPEC §5, written out independently of the service's own code. */
+/** The signature scheme (docs/reference/parameters.md, `s`), written out independently of the service's own code. */
 function signatureFor (key: string, path: string, query: string): string {
   const sorted = query.split('&').sort((a, b) => (a.split('=')[0] ?? '') < (b.split('=')[0] ?? '') ? -1 : 1).join('&')
   return createHmac('sha256', key).update(`${path}?${sorted}`).digest('base64url')
@@ -34,7 +34,7 @@ async function status (testApp: TestApp, url: string): Promise<[number, string |
   return [response.statusCode, code]
 }
 
-describe('signed ad-hoc URLs (SPEC §5)', () => {
+describe('signed ad-hoc URLs', () => {
   test('a valid signature is accepted, with either rotated key, and under /api/v1', async (t) => {
     const testApp = await app(t)
     for (const key of ['new-secret-0123456789', 'old-secret-0123456789']) {

@@ -41,7 +41,7 @@ async function fetchPng (testApp: TestApp, url: string): Promise<Buffer> {
 
 const grey = async (image: Buffer, x: number, y: number) => (await pixelAt(image, x, y)).r
 
-describe('watermarks (SPEC §4)', () => {
+describe('watermarks', () => {
   test('wm=1 puts the watermark at the anchor, with its width ratio, margin and opacity', async (t) => {
     const testApp = await app(t, { position: 'southeast', opacity: 0.5, widthRatio: 0.2, margin: 0.02 })
     // 500x400 output: the mark is 100x50, 10 px from the right and bottom edges → x 390…489, y 340…389.

@@ -90,7 +90,7 @@ describe('infra/datadog monitors and dashboard', () => {
     assert.match(renderDefinitions(dir).errors.join('\n'), /warning 8 must be below critical 5/)
   })
 
-  test('a metric that SPEC §8 does not define is refused', (t) => {
+  test('a metric the service does not define is refused', (t) => {
     const dir = definitionsWith(t, 'dashboard.yaml', (text) => text.replace('transform.queue.depth', 'transform.queue.size'))
     assert.match(renderDefinitions(dir).errors.join('\n'), /unknown metric 'delivery_images\.transform\.queue\.size'/)
   })

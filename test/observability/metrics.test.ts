@@ -25,7 +25,7 @@ describe('DogStatsD metrics', () => {
   })
   beforeEach(() => { statsd.clear() })
 
-  test('the metric names are exactly those of SPEC §8', () => {
+  test('the metric names are exactly those of the contract', () => {
     assert.deepEqual(Object.values(METRIC_NAMES).sort(), [
       'dynamic_config.change',
       'origin.bytes',

@@ -60,7 +60,7 @@ async function buildObservedApp (t: TestContext, env: Record<string, string> = {
 
 const requestCounts = (statsd: FakeStatsd): StatsdPacket[] => statsd.named(`${PREFIX}request.count`)
 
-describe('metrics of real requests (SPEC §8)', () => {
+describe('metrics of real requests', () => {
   test('a cache miss: request count and duration tagged with route, status, tenant and format', async (t) => {
     const app = await buildObservedApp(t)
     const response = await app.server.inject(`${IMAGES}/photo.jpg?w=100`)

@@ -81,7 +81,7 @@ describe('tracing on (DD_TRACE_ENABLED=true), against a fake agent', () => {
     fs.writeFileSync(path.join(dir, 'logic.json'), JSON.stringify({ buckets: { 'acme/d/b': { adHoc: 'allow' } } }))
 
     // A process of its own: dd-trace must load before fastify and pino, and a fake agent inside
-    // the traced process would trace its own flushes (PROTOCOLS §4.6).
+    // the traced process would trace its own flushes.
     child = spawn(process.execPath, ['--import', './src/observability/tracer.ts', 'test/observability/fixtures/traced-app.ts'], {
       cwd: ROOT,
       env: {

@@ -79,7 +79,7 @@ function startInstance (t: TestContext, cacheEndpoint = suite.s3.endpoint): Inst
   return { app, cache, errors, logs }
 }
 
-describe('shared transformed-image cache in S3 (SPEC §7 CACHE_S3_BUCKET)', () => {
+describe('shared transformed-image cache in S3 (CACHE_S3_BUCKET)', () => {
   test('what one instance transformed, another serves from the cache bucket', async (t) => {
     await upload('shared.jpg', await jpeg(400, 300))
     const first = startInstance(t)

@@ -103,7 +103,7 @@ async function startStreamingStorage (t: TestContext, total: number, announce: b
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sent }
 }
 
-describe('ORIGIN=s3 against an S3-protocol server (SPEC §7)', () => {
+describe('ORIGIN=s3 against an S3-protocol server', () => {
   test('a transformed original from S3: miss, then hit, then 304', async (t) => {
     await upload('photos/a.jpg', await jpeg(400, 200))
     const { app } = startService(t)
@@ -161,7 +161,7 @@ describe('ORIGIN=s3 against an S3-protocol server (SPEC §7)', () => {
 
   test('replacing the original in S3 changes the ETag and the delivered image once the version is checked again', async (t) => {
     await upload('replaced.jpg', await jpeg(400, 200))
-    // Every request checks the version (the default trusts one for ORIGIN_VERSION_TTL_MS, SPEC §10.1).
+    // Every request checks the version (the default trusts one for ORIGIN_VERSION_TTL_MS).
     const { app } = startService(t, { env: { ORIGIN_VERSION_TTL_MS: '0' } })
     const before = await app.server.inject({ url: `${IMAGES}/replaced.jpg?w=100` })
     assert.equal(before.statusCode, 200)

@@ -16,7 +16,7 @@ import { S3RVER_CREDENTIALS, S3RVER_REGION, startS3Server } from '../helpers/s3-
 const IMAGES = '/tenants/t/domains/d/buckets/b/images'
 
 /**
- * SPEC §10.1: with S3 really stopped after warming, cached variants are still served (X-Cache:
+ * with S3 really stopped after warming, cached variants are still served (X-Cache:
  * STALE), while what needs the original's bytes fails. ORIGIN_VERSION_TTL_MS=0, so every request
  * asks S3 for the version and meets its failure.
  */

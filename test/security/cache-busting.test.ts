@@ -4,7 +4,7 @@ import { BUCKET_PATH, buildTestApp, defaultLogic } from '../helpers/build-app.ts
 import { makeJpeg } from '../helpers/images.ts'
 
 /**
- * SPEC §2–§3: `dpr` has at most two decimals, and requests that produce the same output share one
+ * `dpr` has at most two decimals, and requests that produce the same output share one
  * cache entry and one ETag, so a client cannot mint endless misses with identical bytes.
  */
 

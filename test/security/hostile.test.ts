@@ -8,7 +8,7 @@ import { listenLocally, rawRequest } from '../helpers/raw-http.ts'
 import { ERROR_DEFINITIONS } from '../../src/errors.ts'
 
 /**
- * Hostile input, property based, through the real app (SPEC §2, §3, §4, §8, §10): whatever the
+ * Hostile input, property based, through the real app: whatever the
  * path, query, headers or body, the answer has an allowed status and the error shape, never a
  * stack trace, never an output over the limits, and never an original of another bucket.
  * Seeded, so a failure is reproducible; fast-check prints the shrunk counterexample.
@@ -82,7 +82,7 @@ function lastInternalError (app: TestApp | undefined): string {
   return line === undefined ? '' : ` (logged: ${JSON.stringify(line.err ?? line).slice(0, 400)})`
 }
 
-/** SPEC §3: the allowed statuses, and every error in the `{"error":{code,message,requestId}}` shape. */
+/** the allowed statuses, and every error in the `{"error":{code,message,requestId}}` shape. */
 function checkAnswer (answer: Answer, label: string, options: { method?: string, app?: TestApp, notErrors?: number[] } = {}): void {
   if (!ALLOWED_STATUSES.has(answer.status)) {
     assert.fail(`${label}: status ${answer.status}: ${answer.body.toString('utf8').slice(0, 300)}${lastInternalError(options.app)}`)
@@ -135,7 +135,7 @@ async function decode (bytes: Buffer): Promise<Decoded> {
   }
 }
 
-/** SPEC §10.3: an image answer within the limits, its content-type its real format. */
+/** an image answer within the limits, its content-type its real format. */
 async function checkImage (answer: Answer, label: string, sourcePages: number): Promise<Decoded> {
   const image = await decode(answer.body)
   assert.equal((answer.headers['content-type'] ?? '').split(';')[0], `image/${image.format}`, `${label}: content-type of a ${image.format}`)
@@ -163,7 +163,7 @@ async function solidJpeg (width: number, height: number, [r, g, b]: Rgb): Promis
 }
 
 // ---------------------------------------------------------------------------------------------
-// The SPEC §2 grammar, written from the spec (not from src/): what a request target names.
+// The path grammar of the contract, written from it (not from src/): what a request target names.
 
 /** `:tenant`, `:domain`, `:bucket`, `:alias` after percent-decoding. */
 const PATH_PART = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
@@ -194,7 +194,7 @@ function queryOf (target: string): string {
 }
 
 /**
- * The origin keys `<tenant>/<domain>/<bucket>/<id>` a request target names under SPEC §2, with
+ * The origin keys `<tenant>/<domain>/<bucket>/<id>` a request target names under the contract, with
  * percent-encoded spellings of unreserved characters equivalent to the characters themselves
  * (RFC 3986 §6.2.2.2); empty when the target is not a valid image URL.
  */
@@ -525,7 +525,7 @@ function plusDecoded (text: string): string | null {
 
 const decimalIn = (value: string, min: number, max: number): boolean => /^\d+(\.\d+)?$/.test(value) && Number(value) >= min && Number(value) <= max
 
-/** False when the value is outside what SPEC §2 allows for the parameter; true when allowed or the spec does not say. */
+/** False when the value is outside what the contract allows for the parameter; true when allowed or the spec does not say. */
 function specAllows (name: string, value: string): boolean {
   switch (name) {
     case 'w':
@@ -560,7 +560,7 @@ function specAllows (name: string, value: string): boolean {
   }
 }
 
-/** Why SPEC §2 refuses the query (unknown, repeated or out-of-range parameter), or null when it does not say. */
+/** Why the contract refuses the query (unknown, repeated or out-of-range parameter), or null when it does not say. */
 function specRefusal (rawQuery: string): string | null {
   const seen = new Set<string>()
   for (const pair of rawQuery.split('&')) {
@@ -581,7 +581,7 @@ function errorOf (answer: Answer): { code: string, message: string } {
   return (JSON.parse(answer.body.toString('utf8')) as { error: { code: string, message: string } }).error
 }
 
-test('parameters: arbitrary query strings on a valid image: allowed statuses, refusals per SPEC §2, outputs within the limits', async (t) => {
+test('parameters: arbitrary query strings on a valid image: allowed statuses, refusals per the contract, outputs within the limits', async (t) => {
   const originals = await imageOriginals()
   const app = await imageApp(t, originals)
   const numRuns = 1000
@@ -615,7 +615,7 @@ test('parameters: arbitrary query strings on a valid image: allowed statuses, re
   t.diagnostic(`${numRuns} cases, statuses ${JSON.stringify(statuses)}, ${served} transformed images decoded`)
 })
 
-test('parameters: dpr with more than two decimals is refused naming dpr (SPEC §2: 1…4, at most two decimals)', async (t) => {
+test('parameters: dpr with more than two decimals is refused naming dpr (1…4, at most two decimals)', async (t) => {
   const app = await imageApp(t)
   const numRuns = 60
   const dpr = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.stringMatching(/^\d{3,6}$/)).map(([whole, fraction]) => `${whole}.${fraction}`)
@@ -631,9 +631,9 @@ test('parameters: dpr with more than two decimals is refused naming dpr (SPEC §
   t.diagnostic(`${numRuns} cases`)
 })
 
-test('passthrough: an original delivered untouched is its own bytes, whatever its size (SPEC §2: no re-encode)', async (t) => {
+test('passthrough: an original delivered untouched is its own bytes, whatever its size (no re-encode)', async (t) => {
   // The output limits bound what the service renders; an untouched original is not rendered, and
-  // only LIMITS_MAX_SOURCE_PIXELS applies to it (SPEC §3, §10.3).
+  // only LIMITS_MAX_SOURCE_PIXELS applies to it.
   const originals = await imageOriginals()
   const app = await imageApp(t, originals)
   const numRuns = 40

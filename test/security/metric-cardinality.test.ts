@@ -12,7 +12,7 @@ import { startFakeStatsd } from '../helpers/fake-statsd.ts'
 import { makeJpeg } from '../helpers/images.ts'
 
 /**
- * SPEC §8: the `tenant` tag only takes tenants the logic source knows, so made-up URLs cannot grow
+ * the `tenant` tag only takes tenants the logic source knows, so made-up URLs cannot grow
  * the metric's cardinality (each new tag value is a Datadog custom metric). The logic here has a
  * catch-all bucket, so any tenant "has" logic; only `news` is named.
  */

@@ -4,7 +4,7 @@ import sharp from 'sharp'
 import { BUCKET_PATH, buildTestApp } from '../helpers/build-app.ts'
 import { makeAnimatedGif, makeJpeg, makePngBomb } from '../helpers/images.ts'
 
-/** SPEC §10.3: every output bounded before decoding, whatever the parameters. */
+/** every output bounded before decoding, whatever the parameters. */
 
 interface ErrorBody { error: { code: string, message: string } }
 

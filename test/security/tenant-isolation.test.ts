@@ -15,7 +15,7 @@ import { createBreaker } from '../../src/resilience/breakers.ts'
 import { startFakeLogicManager, staticLogic } from '../helpers/fake-logic-manager.ts'
 
 /**
- * SPEC §2 and §10: a request only ever reads originals under its own <tenant>/<domain>/<bucket>/.
+ * a request only ever reads originals under its own <tenant>/<domain>/<bucket>/.
  * The logic has a wildcard bucket (any domain and bucket of `acme`, ad-hoc allowed) and a locked
  * bucket that requires a signature; dot segments must never reach the locked bucket's original.
  */

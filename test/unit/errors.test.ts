@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { DeliveryError, ERROR_DEFINITIONS, type ErrorCode } from '../../src/errors.ts'
 
 /**
- * The status table of SPEC §3, copied as the contract, with the two answers of the HTTP layer:
+ * The status table, copied as the contract, with the two answers of the HTTP layer:
  * 408 for clients cut off by the server timeouts, 413 for a schema body over its limit.
  */
 const SPEC_CODES: Record<number, string[]> = {
@@ -20,7 +20,7 @@ const SPEC_CODES: Record<number, string[]> = {
   504: ['UPSTREAM_TIMEOUT', 'TRANSFORM_TIMEOUT']
 }
 
-test('the registry and the SPEC §3 table agree in both directions', () => {
+test('the registry and the contract status table agree in both directions', () => {
   const specCodes = new Set<string>()
   for (const [status, codes] of Object.entries(SPEC_CODES)) {
     for (const code of codes) {

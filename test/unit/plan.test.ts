@@ -10,7 +10,7 @@ const jpeg: SourceInfo = { format: 'jpeg', width: 4000, height: 3000, pages: 1, 
 const limited = { ...settings, maxOutputDimension: 1000 }
 const refusal = (name: string) => (error: unknown) => isDeliveryError(error) && error.code === 'INVALID_PARAMETER' && error.message.includes(name)
 
-test('dpr multiplies; an output beyond LIMITS_MAX_OUTPUT_DIMENSION is refused, not scaled (SPEC §10.3)', () => {
+test('dpr multiplies; an output beyond LIMITS_MAX_OUTPUT_DIMENSION is refused, not scaled', () => {
   const plan = planTransform({ width: 400, height: 200, dpr: 2.5 }, jpeg, 'other', limited)
   assert.deepEqual(plan.output, { width: 1000, height: 500 })
   assert.throws(() => planTransform({ width: 800, height: 400, dpr: 2 }, jpeg, 'other', limited), refusal('LIMITS_MAX_OUTPUT_DIMENSION'))

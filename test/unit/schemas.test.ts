@@ -11,7 +11,7 @@ test('the files in schemas/ are the schemas in code (run `npm run schemas` after
   }
 })
 
-test('the SPEC §4 examples are valid', () => {
+test('the documented examples are valid', () => {
   const transformation = {
     width: 400, height: 300, fit: 'cover', position: 'attention', focalPoint: [0.3, 0.6], enlarge: false, dpr: 1, format: 'webp',
     quality: 80, lossless: false, progressive: true, blur: 0, sharpen: false, rotate: 0, flip: null, background: '#ffffff', watermark: true
