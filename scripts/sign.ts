@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { sign, signedPayload } from '../src/delivery/signature.ts'
 
 /**
- * Prints a signed ad-hoc URL (SPEC §5):
+ * Prints a signed ad-hoc URL:
  *   SIGNING_KEYS='{"demo/sport":"secret"}' npm run -s sign -- '/tenants/demo/domains/sport/buckets/photos/images/a.jpg?w=300'
  * The key is the first one listed for the path's <tenant>/<domain> in SIGNING_KEYS, or --key.
  * Alias paths name no tenant: give their bucket's key with --key.

@@ -191,7 +191,7 @@ const MONITOR_QUERY = /^(avg|sum|min|max)\(last_(\d+)(m|h|d)\):(.+?)\s*(>=|<=|>|
 const METRIC_IN_QUERY = /(?:avg|sum|min|max|p\d+):([a-z0-9_.]+)\{/g
 const PAGE_HANDLE = /@(pagerduty|opsgenie|victorops)\b/i
 
-/** Every `delivery_images.*` name a query may use: SPEC §8 names, their aggregates, the breaker counters. */
+/** Every `delivery_images.*` name a query may use: the service's metric names, their aggregates, the breaker counters. */
 export function knownMetricNames (breakers: readonly string[]): Set<string> {
   const names = new Set<string>()
   for (const name of Object.values(METRIC_NAMES)) {
@@ -217,7 +217,7 @@ export function validateQuery (query: string, known: ReadonlySet<string>, where:
   }
   if (depth !== 0) errors.push(`${where}: unbalanced parentheses in '${query}'`)
   for (const [, metric = ''] of query.matchAll(METRIC_IN_QUERY)) {
-    if (metric.startsWith(PREFIX) && !known.has(metric)) errors.push(`${where}: unknown metric '${metric}' (not in SPEC §8)`)
+    if (metric.startsWith(PREFIX) && !known.has(metric)) errors.push(`${where}: unknown metric '${metric}' (not a metric of the service)`)
   }
   if ([...query.matchAll(METRIC_IN_QUERY)].length === 0) errors.push(`${where}: no metric in query '${query}'`)
   return errors
