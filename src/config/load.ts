@@ -1,10 +1,20 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import convict from 'convict'
+import { SCHEMA_LEAVES } from './leaves.ts'
 import { configSchema, signingKeysOf, type AppConfig } from './schema.ts'
 
+/**
+ * A configuration problem found at start-up. main.ts prints its message as one line on stderr and
+ * exits 78 (EX_CONFIG), so the message names the variable and carries no stack.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError'
+}
+
+/** A ConfigError about one variable, named as every other one is: `LIMITS_MAX_QUEUE (limits.maxQueue): <problem>`. */
+export function configErrorAt (path: string, problem: string): ConfigError {
+  return new ConfigError(nameVariables(`${path}: ${problem}`))
 }
 
 export interface LoadConfigOptions {
@@ -17,7 +27,7 @@ export interface LoadConfigOptions {
 }
 
 /**
- * defaults → config/<APP_ENV>.json → CONFIG_FILE → environment, validated strictly (SPEC §7).
+ * defaults → config/<APP_ENV>.json → CONFIG_FILE → environment, validated strictly.
  * A bad value throws a ConfigError naming the environment variable, so the process never starts
  * half-configured.
  */
@@ -27,9 +37,9 @@ export function loadConfig (options: LoadConfigOptions = {}): AppConfig {
   try {
     const config = convict(configSchema, { env, args: [] })
     const envFile = path.join(configDir, `${config.get('appEnv')}.json`)
-    if (fs.existsSync(envFile)) config.loadFile(envFile)
+    if (fs.existsSync(envFile)) loadFile(config, envFile, envFile)
     const extraFile = config.get('configFile')
-    if (extraFile !== null) config.loadFile(extraFile)
+    if (extraFile !== null) loadFile(config, extraFile, `configFile: cannot load ${extraFile}`)
     if (options.overrides !== undefined) config.load(options.overrides)
     config.validate({ allowed: 'strict' })
     const properties = config.getProperties() as AppConfig
@@ -38,6 +48,15 @@ export function loadConfig (options: LoadConfigOptions = {}): AppConfig {
     return properties
   } catch (error) {
     throw new ConfigError(nameVariables(error instanceof Error ? error.message : String(error)))
+  }
+}
+
+/** convict's messages for an unreadable or malformed file name neither the file nor the variable. */
+function loadFile (config: { loadFile: (file: string) => unknown }, file: string, what: string): void {
+  try {
+    config.loadFile(file)
+  } catch (error) {
+    throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
   }
 }
 
@@ -50,20 +69,7 @@ function checkTogether (config: AppConfig): void {
   }
 }
 
-const envNameByKey = collectEnvNames(configSchema, '')
-
-function collectEnvNames (schema: object, prefix: string): Map<string, string> {
-  const names = new Map<string, string>()
-  for (const [key, value] of Object.entries(schema)) {
-    const fullKey = prefix + key
-    if (typeof value === 'object' && value !== null && 'env' in value && typeof value.env === 'string') {
-      names.set(fullKey, value.env)
-    } else if (typeof value === 'object' && value !== null) {
-      for (const [k, v] of collectEnvNames(value as object, `${fullKey}.`)) names.set(k, v)
-    }
-  }
-  return names
-}
+const envNameByKey: ReadonlyMap<string, string> = new Map(SCHEMA_LEAVES.map(({ path, leaf }) => [path, leaf.env]))
 
 /** convict reports schema keys ("limits.maxQueue: must be …"); operators know the variable names. */
 function nameVariables (message: string): string {

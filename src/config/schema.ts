@@ -2,9 +2,10 @@ import convict from 'convict'
 import { isPathPart } from '../names.ts'
 
 /**
- * The configuration schema of SPEC §7: every environment variable, its default and its validation.
+ * The configuration schema: every environment variable, its default and its validation.
  * Keys are nested so that each part receives only its slice (`config.limits`, `config.s3`, …).
- * Entries marked `dynamic` may change at run time (SPEC §7, last paragraph).
+ * Leaves marked `dynamic: true` may change at run time (admin port, file or DynamoDB source); the
+ * mark is the only place that says so, everything dynamic is derived from it (config/dynamic/).
  */
 
 /** HMAC-SHA256 keys shorter than this can be guessed offline from one signed URL. */
@@ -119,21 +120,45 @@ convict.addFormat({
 
 interface BreakerDefaults { timeoutMs: number, errorThresholdPercent: number, maxConcurrent: number, resetMs: number }
 
-function breaker (name: string, defaults: BreakerDefaults) {
+/** The four settings of one breaker; the only place the `BREAKER_<NAME>_*` variables are spelled. */
+function breaker<Name extends Uppercase<string>> (name: Name, defaults: BreakerDefaults) {
   return {
-    timeoutMs: { doc: `${name}: call timeout`, format: 'positive-int', default: defaults.timeoutMs, env: `BREAKER_${name}_TIMEOUT_MS` },
+    timeoutMs: { doc: `${name}: call timeout`, format: 'positive-int', default: defaults.timeoutMs, env: `BREAKER_${name}_TIMEOUT_MS` as const, dynamic: true as const },
     errorThresholdPercent: {
       doc: `${name}: error percentage that opens the circuit`,
       format: 'percent',
       default: defaults.errorThresholdPercent,
-      env: `BREAKER_${name}_ERROR_THRESHOLD_PERCENT`
+      env: `BREAKER_${name}_ERROR_THRESHOLD_PERCENT` as const,
+      dynamic: true as const
     },
-    maxConcurrent: { doc: `${name}: concurrent calls allowed`, format: 'positive-int', default: defaults.maxConcurrent, env: `BREAKER_${name}_MAX_CONCURRENT` },
-    resetMs: { doc: `${name}: time open before a trial call`, format: 'positive-int', default: defaults.resetMs, env: `BREAKER_${name}_RESET_MS` }
+    maxConcurrent: { doc: `${name}: concurrent calls allowed`, format: 'positive-int', default: defaults.maxConcurrent, env: `BREAKER_${name}_MAX_CONCURRENT` as const, dynamic: true as const },
+    resetMs: { doc: `${name}: time open before a trial call`, format: 'positive-int', default: defaults.resetMs, env: `BREAKER_${name}_RESET_MS` as const, dynamic: true as const }
   }
 }
 
-export const configSchema = {
+/** What a leaf of the schema may hold: convict's own properties, and the `dynamic` mark (convict ignores it). */
+export interface SchemaLeaf {
+  doc: string
+  format: unknown
+  default: unknown
+  env: Uppercase<string>
+  nullable?: boolean
+  sensitive?: boolean
+  dynamic?: true
+}
+
+export interface SchemaTree { [key: string]: SchemaLeaf | SchemaTree }
+
+/**
+ * Returns the schema as written, only typed: checked against `SchemaTree`, and with each `env`
+ * kept as its literal name (the `Uppercase<string>` constraint stops TypeScript widening it to
+ * `string`) and each `dynamic: true` as `true`, so that types can be derived from the marks.
+ */
+function defineSchema<S extends SchemaTree> (schema: S): S {
+  return schema
+}
+
+export const configSchema = defineSchema({
   port: { doc: 'Public listener port', format: 'port', default: 8080, env: 'PORT' },
   host: { doc: 'Public listener address', format: String, default: '0.0.0.0', env: 'HOST' },
   appEnv: { doc: 'Environment; loads config/<env>.json', format: ['local', 'pre', 'pro'], default: 'local' as 'local' | 'pre' | 'pro', env: 'APP_ENV' },
@@ -141,8 +166,8 @@ export const configSchema = {
   origin: {
     kind: { doc: 'Where originals live', format: ['fs', 's3'], default: 'fs' as 'fs' | 's3', env: 'ORIGIN' },
     fsRoot: { doc: 'Folder of originals (<tenant>/<domain>/<bucket>/<imageId>)', format: String, default: './data/originals', env: 'ORIGIN_FS_ROOT' },
-    versionTtlMs: { doc: 'How long a known version of an original is trusted without asking the origin (dynamic)', format: 'nat', default: 30000, env: 'ORIGIN_VERSION_TTL_MS' },
-    staleIfErrorMs: { doc: 'While the origin fails, cached outputs of versions seen within this are served (dynamic)', format: 'nat', default: 3600000, env: 'ORIGIN_STALE_IF_ERROR_MS' }
+    versionTtlMs: { doc: 'How long a known version of an original is trusted without asking the origin', format: 'nat', default: 30000, env: 'ORIGIN_VERSION_TTL_MS', dynamic: true },
+    staleIfErrorMs: { doc: 'While the origin fails, cached outputs of versions seen within this are served', format: 'nat', default: 3600000, env: 'ORIGIN_STALE_IF_ERROR_MS', dynamic: true }
   },
   s3: {
     bucket: { doc: 'Bucket of originals', format: String, default: null as string | null, nullable: true, env: 'S3_BUCKET' },
@@ -161,7 +186,7 @@ export const configSchema = {
     file: { doc: 'Logic file for LOGIC_SOURCE=file', format: String, default: './config/local-logic.json', env: 'LOGIC_FILE' },
     logicManagerUrl: { doc: 'Static logic manager base URL (skips Eureka)', format: 'optional-url', default: null as string | null, nullable: true, env: 'LOGIC_MANAGER_URL' },
     translatorUrl: { doc: 'Static translator base URL (skips Eureka)', format: 'optional-url', default: null as string | null, nullable: true, env: 'TRANSLATOR_URL' },
-    cacheTtlMs: { doc: 'Logic, alias and watermark cache TTL (dynamic)', format: 'nat', default: 60000, env: 'LOGIC_CACHE_TTL_MS' }
+    cacheTtlMs: { doc: 'Logic, alias and watermark cache TTL', format: 'nat', default: 60000, env: 'LOGIC_CACHE_TTL_MS', dynamic: true }
   },
   eureka: {
     enabled: { doc: 'Register in and discover through Eureka', format: Boolean, default: false, env: 'EUREKA_ENABLED' },
@@ -189,10 +214,11 @@ export const configSchema = {
     enabled: { doc: 'Datadog APM tracing', format: Boolean, default: false, env: 'DD_TRACE_ENABLED' }
   },
   logLevel: {
-    doc: 'pino level (dynamic)',
+    doc: 'pino level',
     format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     default: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
-    env: 'LOG_LEVEL'
+    env: 'LOG_LEVEL',
+    dynamic: true
   },
   dynamicConfig: {
     source: { doc: 'Source of dynamic properties', format: ['none', 'file', 'dynamodb'], default: 'none' as 'none' | 'file' | 'dynamodb', env: 'DYNAMIC_CONFIG_SOURCE' },
@@ -202,30 +228,31 @@ export const configSchema = {
     dynamodbEndpoint: { doc: 'DynamoDB endpoint URL', format: 'optional-url', default: null as string | null, nullable: true, env: 'DYNAMODB_ENDPOINT' }
   },
   limits: {
-    maxSourceBytes: { doc: 'Largest original accepted, bytes (dynamic)', format: 'positive-int', default: 52428800, env: 'LIMITS_MAX_SOURCE_BYTES' },
-    maxSourcePixels: { doc: 'Largest original accepted, width x height (dynamic)', format: 'positive-int', default: 100000000, env: 'LIMITS_MAX_SOURCE_PIXELS' },
-    maxOutputDimension: { doc: 'Largest side of any output, at most 16383 (dynamic)', format: 'output-dimension', default: 8192, env: 'LIMITS_MAX_OUTPUT_DIMENSION' },
-    maxOutputPixels: { doc: 'Largest output, width x height of one frame; frames x that for an animation (dynamic)', format: 'positive-int', default: 40000000, env: 'LIMITS_MAX_OUTPUT_PIXELS' },
-    maxAnimationFrames: { doc: 'Most frames an animated output keeps as an animation (dynamic)', format: 'positive-int', default: 200, env: 'LIMITS_MAX_ANIMATION_FRAMES' },
+    maxSourceBytes: { doc: 'Largest original accepted, bytes', format: 'positive-int', default: 52428800, env: 'LIMITS_MAX_SOURCE_BYTES', dynamic: true },
+    maxSourcePixels: { doc: 'Largest original accepted, width x height', format: 'positive-int', default: 100000000, env: 'LIMITS_MAX_SOURCE_PIXELS', dynamic: true },
+    maxOutputDimension: { doc: 'Largest side of any output, at most 16383', format: 'output-dimension', default: 8192, env: 'LIMITS_MAX_OUTPUT_DIMENSION', dynamic: true },
+    maxOutputPixels: { doc: 'Largest output, width x height of one frame; frames x that for an animation', format: 'positive-int', default: 40000000, env: 'LIMITS_MAX_OUTPUT_PIXELS', dynamic: true },
+    maxAnimationFrames: { doc: 'Most frames an animated output keeps as an animation', format: 'positive-int', default: 200, env: 'LIMITS_MAX_ANIMATION_FRAMES', dynamic: true },
     maxConcurrentTransforms: {
-      doc: 'Transformations running at once: a number, or auto (adaptive, 1 to 4 x CPUs) (dynamic)',
+      doc: 'Transformations running at once: a number, or auto (adaptive, 1 to 4 x CPUs)',
       format: 'concurrency',
       default: 'auto' as 'auto' | number,
-      env: 'LIMITS_MAX_CONCURRENT_TRANSFORMS'
+      env: 'LIMITS_MAX_CONCURRENT_TRANSFORMS',
+      dynamic: true
     },
-    maxQueue: { doc: 'Waiting transformations beyond which requests get 503 (dynamic)', format: 'nat', default: 64, env: 'LIMITS_MAX_QUEUE' },
-    queueTimeoutMs: { doc: 'Longest wait for a transform slot before 503 (dynamic)', format: 'positive-int', default: 10000, env: 'LIMITS_QUEUE_TIMEOUT_MS' },
-    tenantMaxShare: { doc: 'Share of slots + queue one tenant may hold while others wait (dynamic)', format: 'share', default: 0.5, env: 'LIMITS_TENANT_MAX_SHARE' },
-    transformTimeoutMs: { doc: 'Time allowed for one transformation (dynamic)', format: 'positive-int', default: 15000, env: 'LIMITS_TRANSFORM_TIMEOUT_MS' }
+    maxQueue: { doc: 'Waiting transformations beyond which requests get 503', format: 'nat', default: 64, env: 'LIMITS_MAX_QUEUE', dynamic: true },
+    queueTimeoutMs: { doc: 'Longest wait for a transform slot before 503', format: 'positive-int', default: 10000, env: 'LIMITS_QUEUE_TIMEOUT_MS', dynamic: true },
+    tenantMaxShare: { doc: 'Share of slots + queue one tenant may hold while others wait', format: 'share', default: 0.5, env: 'LIMITS_TENANT_MAX_SHARE', dynamic: true },
+    transformTimeoutMs: { doc: 'Time allowed for one transformation', format: 'positive-int', default: 15000, env: 'LIMITS_TRANSFORM_TIMEOUT_MS', dynamic: true }
   },
   quality: {
-    jpeg: { doc: 'Default JPEG quality (dynamic)', format: 'percent', default: 80, env: 'QUALITY_JPEG' },
-    webp: { doc: 'Default WebP quality (dynamic)', format: 'percent', default: 80, env: 'QUALITY_WEBP' },
-    avif: { doc: 'Default AVIF quality (dynamic)', format: 'percent', default: 60, env: 'QUALITY_AVIF' }
+    jpeg: { doc: 'Default JPEG quality', format: 'percent', default: 80, env: 'QUALITY_JPEG', dynamic: true },
+    webp: { doc: 'Default WebP quality', format: 'percent', default: 80, env: 'QUALITY_WEBP', dynamic: true },
+    avif: { doc: 'Default AVIF quality', format: 'percent', default: 60, env: 'QUALITY_AVIF', dynamic: true }
   },
-  avifEnabled: { doc: 'AVIF kill switch (dynamic)', format: Boolean, default: true, env: 'AVIF_ENABLED' },
-  watermarkEnabled: { doc: 'Watermark kill switch (dynamic)', format: Boolean, default: true, env: 'WATERMARK_ENABLED' },
-  cacheControlDefault: { doc: 'Cache-Control when the bucket has none (dynamic)', format: 'header-value', default: 'public, max-age=86400', env: 'CACHE_CONTROL_DEFAULT' },
+  avifEnabled: { doc: 'AVIF kill switch', format: Boolean, default: true, env: 'AVIF_ENABLED', dynamic: true },
+  watermarkEnabled: { doc: 'Watermark kill switch', format: Boolean, default: true, env: 'WATERMARK_ENABLED', dynamic: true },
+  cacheControlDefault: { doc: 'Cache-Control when the bucket has none', format: 'header-value', default: 'public, max-age=86400', env: 'CACHE_CONTROL_DEFAULT', dynamic: true },
   notFoundMaxAgeS: { doc: 'max-age of image 404s', format: 'nat', default: 60, env: 'NOT_FOUND_MAX_AGE_S' },
   hystrixStreamIntervalMs: { doc: 'Interval of /hystrix.stream events', format: 'positive-int', default: 1000, env: 'HYSTRIX_STREAM_INTERVAL_MS' },
   signingKeys: {
@@ -261,7 +288,7 @@ export const configSchema = {
     drainMs: { doc: 'Time between readiness going down and closing the listener', format: 'nat', default: 5000, env: 'SHUTDOWN_DRAIN_MS' },
     timeoutMs: { doc: 'Time allowed for in-flight requests to finish', format: 'nat', default: 25000, env: 'SHUTDOWN_TIMEOUT_MS' }
   }
-}
+})
 
 type Leaf<T> = T extends { default: infer D }
   ? D extends null ? string | null : D extends number ? number : D extends boolean ? boolean : D
@@ -270,4 +297,3 @@ type Shape<S> = { [K in keyof S]: S[K] extends { default: unknown, format: unkno
 
 /** The validated configuration, typed from the schema so the two cannot drift. */
 export type AppConfig = Shape<typeof configSchema>
-export type LimitsConfig = AppConfig['limits']

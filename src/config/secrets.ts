@@ -1,18 +1,10 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import type { Logger } from 'pino'
-import { ConfigError } from './load.ts'
-import type { AppConfig, SigningKeys } from './schema.ts'
+import { configErrorAt } from './load.ts'
+import type { AppConfig } from './schema.ts'
+import type { SecretsManagerClientLike } from './secrets/aws-secrets-manager.ts'
+import type { Secrets } from './secrets/types.ts'
 
-/**
- * The secrets a request or an operator's call checks against (SPEC §7 `SECRETS_SOURCE`). They are
- * read at use time, never copied: a rotated secret applies to the next request.
- */
-export interface Secrets {
-  /** SIGNING_KEYS: every listed key of a `<tenant>/<domain>` is valid (rotation). */
-  signingKeys: () => SigningKeys
-  /** ADMIN_TOKEN, or null: the admin port is read-only. */
-  adminToken: () => string | null
-}
+export type { Secrets }
 
 /** `SECRETS_SOURCE=env`: the values of the static configuration. */
 export function envSecrets (config: Pick<AppConfig, 'signingKeys' | 'admin'>): Secrets {
@@ -26,7 +18,7 @@ export interface StartSecretsOptions {
   config: Pick<AppConfig, 'signingKeys' | 'admin' | 'secrets' | 'dynamicConfig' | 's3'>
   logger: Logger
   /** A client to use instead of one for S3_REGION (tests). */
-  client?: Pick<SecretsManagerClient, 'send' | 'destroy'>
+  client?: SecretsManagerClientLike
 }
 
 export interface StartedSecrets extends Secrets {
@@ -47,7 +39,7 @@ export async function startSecrets (options: StartSecretsOptions): Promise<Start
       return { ...envSecrets(config), poll: async () => true, stop: async () => {} }
     case 'aws-secrets-manager': {
       const secretId = config.secrets.id
-      if (secretId === null || secretId === '') throw new ConfigError('SECRETS_ID (secrets.id): is required when SECRETS_SOURCE=aws-secrets-manager')
+      if (secretId === null || secretId === '') throw configErrorAt('secrets.id', 'is required when SECRETS_SOURCE=aws-secrets-manager')
       // Loaded only here: with SECRETS_SOURCE=env the process never loads the SDK client.
       const { createSecretsManagerClient } = await import('../aws/secrets-manager.ts')
       const { createSecretsManagerSecrets } = await import('./secrets/aws-secrets-manager.ts')

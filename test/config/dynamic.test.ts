@@ -2,8 +2,9 @@ import assert from 'node:assert/strict'
 import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { DYNAMIC_PROPERTIES, bindDynamicConfig, createDynamicConfig, startDynamicSource } from '../../src/config/dynamic.ts'
+import { DYNAMIC_PROPERTIES, bindDynamicConfig, breakerVariables, createDynamicConfig, startDynamicSource } from '../../src/config/dynamic.ts'
 import { ConfigError, environmentVariables, loadConfig } from '../../src/config/load.ts'
+import { configSchema } from '../../src/config/schema.ts'
 import { createBreakers } from '../../src/resilience/breakers.ts'
 import { createTransformLimiter } from '../../src/transform/limiter.ts'
 import { isDeliveryError } from '../../src/errors.ts'
@@ -19,13 +20,35 @@ function setup (env: Record<string, string> = {}, overrides?: Record<string, unk
   return { config, dynamic, logger, logs, changes }
 }
 
-test('the registry holds exactly the properties SPEC §7 calls dynamic, under their schema variable names', () => {
+test('the registry holds exactly the documented dynamic properties, under their schema variable names', () => {
   const variables = environmentVariables()
   for (const [key, configPath] of Object.entries(DYNAMIC_PROPERTIES)) assert.equal(variables.get(configPath), key, configPath)
   const named = /^(BREAKER_|LIMITS_|QUALITY_)/
   const listed = new Set(['LOGIC_CACHE_TTL_MS', 'ORIGIN_VERSION_TTL_MS', 'ORIGIN_STALE_IF_ERROR_MS', 'LOG_LEVEL', 'AVIF_ENABLED', 'WATERMARK_ENABLED', 'CACHE_CONTROL_DEFAULT'])
   const expected = [...variables.values()].filter((name) => named.test(name) || listed.has(name)).sort()
   assert.deepEqual(Object.keys(DYNAMIC_PROPERTIES).sort(), expected)
+})
+
+test('the schema\'s dynamic marks decide the registry, the admin view and the breaker variables', () => {
+  const { dynamic } = setup()
+  const marked = (leaf: unknown): boolean => (leaf as { dynamic?: boolean }).dynamic === true
+  assert.equal(marked(configSchema.limits.maxQueue), true)
+  assert.equal(marked(configSchema.limits.maxConcurrentTransforms), true)
+  assert.equal(marked(configSchema.port), false)
+  const leafAt = (configPath: string): unknown => configPath.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], configSchema)
+  for (const entry of dynamic.describe()) {
+    assert.equal(entry.dynamic, marked(leafAt(entry.path)), entry.key)
+    assert.equal(dynamic.isDynamic(entry.key), entry.dynamic, entry.key)
+  }
+  assert.deepEqual(breakerVariables('origin'), {
+    timeoutMs: 'BREAKER_ORIGIN_TIMEOUT_MS',
+    errorThresholdPercent: 'BREAKER_ORIGIN_ERROR_THRESHOLD_PERCENT',
+    maxConcurrent: 'BREAKER_ORIGIN_MAX_CONCURRENT',
+    resetMs: 'BREAKER_ORIGIN_RESET_MS'
+  })
+  for (const name of ['watermark', 'logic', 'alias', 'origin'] as const) {
+    for (const key of Object.values(breakerVariables(name))) assert.ok(dynamic.isDynamic(key), key)
+  }
 })
 
 test('values start as the static configuration and getOr falls back only for unknown keys', () => {

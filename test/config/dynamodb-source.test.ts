@@ -11,16 +11,9 @@ import { createTransformLimiter } from '../../src/transform/limiter.ts'
 import { isDeliveryError } from '../../src/errors.ts'
 import { startDynamoDbServer, type DynamoDbServer } from '../helpers/dynamodb-server.ts'
 import { createLogSink } from '../helpers/log-sink.ts'
+import { untilValue } from './changes.ts'
 
 const POLL_MS = 100
-
-async function eventually (check: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; waited < 5000; waited += 50) {
-    if (check()) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  assert.fail(`timed out waiting for ${what}`)
-}
 
 async function setup (t: TestContext, items: Record<string, string> = {}, options: { pageSize?: number } = {}) {
   const table = await startDynamoDbServer({ items })
@@ -61,13 +54,13 @@ test('a property changed in the table reaches a running instance within the poll
   assert.doesNotThrow(enterOnce)
 
   await table.put('LIMITS_MAX_QUEUE', '1')
-  await eventually(() => dynamic.get('LIMITS_MAX_QUEUE') === 1, 'the new queue bound')
+  await untilValue(dynamic, 'LIMITS_MAX_QUEUE', (value) => value === 1, 'the new queue bound')
   assert.throws(enterOnce, (error: unknown) => isDeliveryError(error) && error.code === 'OVERLOADED')
   running.done()
   waiting.cancel()
 
   await table.put('BREAKER_ORIGIN_TIMEOUT_MS', '20')
-  await eventually(() => dynamic.get('BREAKER_ORIGIN_TIMEOUT_MS') === 20, 'the new breaker timeout')
+  await untilValue(dynamic, 'BREAKER_ORIGIN_TIMEOUT_MS', (value) => value === 20, 'the new breaker timeout')
   const never = async (signal: AbortSignal): Promise<never> => await new Promise((_resolve, reject) => {
     signal.addEventListener('abort', () => {
       const reason: unknown = signal.reason
@@ -90,7 +83,7 @@ test('a deleted item puts the property back to its static value', async (t) => {
   await source.start()
   assert.equal(dynamic.get('CACHE_CONTROL_DEFAULT'), 'public, max-age=60')
   await table.remove('CACHE_CONTROL_DEFAULT')
-  await eventually(() => dynamic.get('CACHE_CONTROL_DEFAULT') === 'public, max-age=86400', 'the static value')
+  await untilValue(dynamic, 'CACHE_CONTROL_DEFAULT', (value) => value === 'public, max-age=86400', 'the static value')
 })
 
 test('the table being down keeps the last values, logged once', async (t) => {
@@ -133,5 +126,5 @@ test('DYNAMIC_CONFIG_SOURCE=dynamodb polls the configured table', async (t) => {
   t.after(async () => { await source?.stop() })
   assert.equal(dynamic.get('AVIF_ENABLED'), false)
   await table.put('AVIF_ENABLED', 'true')
-  await eventually(() => dynamic.get('AVIF_ENABLED'), 'the switch back on')
+  await untilValue(dynamic, 'AVIF_ENABLED', (value) => value, 'the switch back on')
 })

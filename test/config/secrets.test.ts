@@ -29,7 +29,7 @@ function secretText (keys: string[], token: string | null): string {
   return JSON.stringify({ SIGNING_KEYS: { 'acme/news': keys }, ADMIN_TOKEN: token })
 }
 
-/** SPEC §5, written out independently of the service's code: HMAC of path + sorted query. */
+/** The signature scheme, written out independently of the service's code: HMAC of path + sorted query. */
 function signed (key: string, query: string): string {
   const sorted = query.split('&').sort().join('&')
   return `${PATH}?${query}&s=${createHmac('sha256', key).update(`${PATH}?${sorted}`).digest('base64url')}`

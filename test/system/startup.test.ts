@@ -45,3 +45,36 @@ test('a short signing key, a CR/LF in CACHE_CONTROL_DEFAULT or headers allowed l
     assert.doesNotMatch(result.stderr, /s3cret/)
   }
 })
+
+test('a DYNAMIC_CONFIG_FILE that cannot be watched or read stops the start with one line naming it, no stack', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-images-start-'))
+  const file = path.join(dir, 'a-file.json')
+  fs.writeFileSync(file, '{}')
+  const cases: Array<[string, string]> = [
+    ['a missing folder', path.join(dir, 'no-such-folder', 'dynamic.json')],
+    ['a folder instead of a file', dir],
+    ['a path through a file', path.join(file, 'dynamic.json')]
+  ]
+  for (const [label, value] of cases) {
+    const result = start({ DYNAMIC_CONFIG_SOURCE: 'file', DYNAMIC_CONFIG_FILE: value })
+    assert.equal(result.status, 78, label)
+    const lines = result.stderr.split('\n').filter((line) => line !== '')
+    assert.equal(lines.length, 1, `${label}: ${result.stderr}`)
+    assert.match(lines[0] ?? '', /^DYNAMIC_CONFIG_FILE \(dynamicConfig\.file\): cannot (watch|read) /, label)
+    assert.doesNotMatch(result.stderr, /^\s+at /m, label)
+  }
+  fs.rmSync(dir, { recursive: true })
+})
+
+test('DYNAMIC_CONFIG_SOURCE=file without DYNAMIC_CONFIG_FILE, or a CONFIG_FILE that cannot be read, stops the start naming the variable', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ DYNAMIC_CONFIG_SOURCE: 'file' }, /^DYNAMIC_CONFIG_FILE \(dynamicConfig\.file\): is required/],
+    [{ CONFIG_FILE: path.join(os.tmpdir(), 'delivery-images-no-such-config.json') }, /^CONFIG_FILE \(configFile\): cannot load /]
+  ]
+  for (const [env, message] of cases) {
+    const result = start(env)
+    assert.equal(result.status, 78, JSON.stringify(env))
+    assert.match(result.stderr, message)
+    assert.doesNotMatch(result.stderr, /^\s+at /m)
+  }
+})

@@ -9,7 +9,7 @@ import { createLogSink } from '../helpers/log-sink.ts'
 
 const noFiles = path.join(os.tmpdir(), 'delivery-images-no-config')
 
-test('defaults are the SPEC §7 defaults', () => {
+test('defaults are the documented defaults', () => {
   const config = loadConfig({ env: {}, configDir: noFiles })
   assert.equal(config.port, 8080)
   assert.equal(config.host, '0.0.0.0')
@@ -125,7 +125,19 @@ test('APP_ENV loads config/<env>.json under the environment, and CONFIG_FILE is 
   fs.rmSync(dir, { recursive: true })
 })
 
-test('every SPEC §7 variable is in the schema', () => {
+test('an unreadable or malformed configuration file is a ConfigError naming CONFIG_FILE, or the environment file', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-images-config-'))
+  const broken = path.join(dir, 'broken.json')
+  fs.writeFileSync(broken, '{"port": 1,')
+  refused({ CONFIG_FILE: path.join(dir, 'missing.json') }, 'CONFIG_FILE (configFile): cannot load ')
+  refused({ CONFIG_FILE: broken }, 'CONFIG_FILE (configFile): cannot load ')
+  fs.writeFileSync(path.join(dir, 'pre.json'), '{"port": 1,')
+  assert.throws(() => loadConfig({ env: { APP_ENV: 'pre' }, configDir: dir }),
+    (error: unknown) => error instanceof ConfigError && error.message.startsWith(path.join(dir, 'pre.json')))
+  fs.rmSync(dir, { recursive: true })
+})
+
+test('every documented variable is in the schema', () => {
   const declared = new Set(environmentVariables().values())
   const spec = [
     'PORT', 'HOST', 'APP_ENV', 'CONFIG_FILE', 'ORIGIN', 'ORIGIN_FS_ROOT', 'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE',

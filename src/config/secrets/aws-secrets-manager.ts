@@ -1,8 +1,11 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import type { Logger } from 'pino'
-import { ConfigError } from '../load.ts'
+import { configErrorAt } from '../load.ts'
 import { checkSigningKeys, signingKeysOf, type SigningKeys } from '../schema.ts'
-import type { Secrets } from '../secrets.ts'
+import type { Secrets } from './types.ts'
+
+/** What the service needs of a Secrets Manager client (a fake one in tests). */
+export type SecretsManagerClientLike = Pick<SecretsManagerClient, 'send' | 'destroy'>
 
 /** What one Secrets Manager secret holds: `{"SIGNING_KEYS": {…}, "ADMIN_TOKEN": "…"}`. */
 export interface SecretValues {
@@ -117,7 +120,7 @@ export function createSecretsManagerSecrets (options: SecretsManagerSecretsOptio
       try {
         await read()
       } catch (error) {
-        throw new ConfigError(`SECRETS_ID (secrets.id): cannot read secret ${JSON.stringify(options.secretId)}: ${reasonOf(error)}`)
+        throw configErrorAt('secrets.id', `cannot read secret ${JSON.stringify(options.secretId)}: ${reasonOf(error)}`)
       }
       scheduleNext()
     },

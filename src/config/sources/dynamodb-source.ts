@@ -1,7 +1,6 @@
 import { DynamoDBClient, PutItemCommand, paginateScan, type AttributeValue, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
 import type { Logger } from 'pino'
-import type { DynamicConfig } from '../dynamic.ts'
-import type { DynamicSource } from './file-source.ts'
+import type { DynamicSource, SnapshotTarget } from '../dynamic/types.ts'
 
 export interface DynamoDbSourceOptions {
   client: DynamoDBClient
@@ -9,7 +8,7 @@ export interface DynamoDbSourceOptions {
   table: string
   /** DYNAMIC_CONFIG_POLL_MS: delay between the end of one poll and the start of the next. */
   pollMs: number
-  dynamic: Pick<DynamicConfig, 'apply'>
+  dynamic: SnapshotTarget
   logger: Logger
   /** Archaius' defaults; configurable there too (`com.netflix.config.dynamo.keyAttributeName`). */
   keyAttribute?: string

@@ -3,23 +3,21 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
-import type { DynamicConfig } from '../dynamic.ts'
+import type { DynamicSource, SnapshotTarget } from '../dynamic/types.ts'
+import { configErrorAt } from '../load.ts'
+
+/** What one read of the file did: `unchanged` is the same text as the last applied one. */
+export type FileReadOutcome = 'applied' | 'unchanged' | 'unreadable' | 'malformed'
 
 export interface FileSourceOptions {
   /** A JSON document `{"LIMITS_MAX_QUEUE": 32, "AVIF_ENABLED": "false", …}` (DYNAMIC_CONFIG_FILE). */
   file: string
-  dynamic: Pick<DynamicConfig, 'apply'>
+  dynamic: SnapshotTarget
   logger: Logger
   /** Editors and ConfigMap updates fire several events for one change; they settle within this time. */
   debounceMs?: number
-}
-
-export interface DynamicSource {
-  /** Loads the current values once, then follows changes. */
-  start: () => Promise<void>
-  stop: () => Promise<void>
-  /** Writes one item to the source (a purge record), for every instance reading it. */
-  write: (key: string, value: unknown) => Promise<void>
+  /** Called after each read of the file, at start and on every change (tests wait on it). */
+  onRead?: (outcome: FileReadOutcome) => void
 }
 
 const DEFAULT_DEBOUNCE_MS = 200
@@ -29,7 +27,8 @@ const DEFAULT_DEBOUNCE_MS = 200
  * the file: Kubernetes updates a mounted ConfigMap by swapping a symlink, and editors save by
  * renaming a temporary file, and a watch on the old file would never fire again. The file is a
  * full snapshot: a key removed from it goes back to its static value. An unreadable or malformed
- * file keeps the last values. `write` merges one item into the file and replaces it atomically
+ * file keeps the last values. At start, a folder that cannot be watched or a file that exists but
+ * cannot be read (a folder, no permission) is a ConfigError; a missing file is awaited. `write` merges one item into the file and replaces it atomically
  * (a temporary file renamed over it), so a reader never sees half a document.
  */
 export function createFileSource (options: FileSourceOptions): DynamicSource {
@@ -41,29 +40,47 @@ export function createFileSource (options: FileSourceOptions): DynamicSource {
   let lastText: string | undefined
   let reading: Promise<void> = Promise.resolve()
 
-  async function load (): Promise<void> {
-    let text: string
+  /**
+   * The file's text, or undefined (logged) when it cannot be read. At start only a missing file is
+   * allowed (it may appear later); any other failure is a mistake in DYNAMIC_CONFIG_FILE.
+   */
+  async function readText (atStart: boolean): Promise<string | undefined> {
     try {
-      text = await fsp.readFile(file, 'utf8')
+      return await fsp.readFile(file, 'utf8')
     } catch (error) {
+      if (atStart && (error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw configErrorAt('dynamicConfig.file', `cannot read ${file}: ${messageOf(error)}`)
+      }
       logger.warn({ err: error }, 'cannot read the dynamic properties file; keeping the last values')
-      return
+      return undefined
     }
-    if (text === lastText) return
+  }
+
+  async function load (atStart = false): Promise<FileReadOutcome> {
+    const text = await readText(atStart)
+    if (text === undefined) return 'unreadable'
+    if (text === lastText) return 'unchanged'
     let document: unknown
     try {
       document = JSON.parse(text)
     } catch (error) {
       logger.error({ err: error }, 'the dynamic properties file is not valid JSON; keeping the last values')
-      return
+      return 'malformed'
     }
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
       logger.error('the dynamic properties file must hold a JSON object of {"KEY": value}; keeping the last values')
-      return
+      return 'malformed'
     }
     lastText = text
     const { applied, rejected } = options.dynamic.apply(document as Record<string, unknown>, 'file')
     logger.debug({ applied, rejected: rejected.length }, 'dynamic properties file loaded')
+    return 'applied'
+  }
+
+  async function loadAndTell (atStart = false): Promise<void> {
+    // Read first: `onRead?.(await load())` would skip the read itself when there is no hook.
+    const outcome = await load(atStart)
+    options.onRead?.(outcome)
   }
 
   async function merge (key: string, value: unknown): Promise<void> {
@@ -93,21 +110,30 @@ export function createFileSource (options: FileSourceOptions): DynamicSource {
     clearTimeout(timer)
     timer = setTimeout(() => {
       // Serialised: a slow read must not overwrite a newer one.
-      reading = reading.then(load)
+      reading = reading.then(async () => { await loadAndTell() })
     }, debounceMs)
     timer.unref()
   }
 
   return {
     async start () {
+      const directory = path.dirname(file)
       try {
-        watcher = fs.watch(path.dirname(file), { persistent: false }, schedule)
+        watcher = fs.watch(directory, { persistent: false }, schedule)
       } catch (error) {
-        throw new Error(`DYNAMIC_CONFIG_FILE: cannot watch ${path.dirname(file)}: ${(error as Error).message}`, { cause: error })
+        throw configErrorAt('dynamicConfig.file', `cannot watch ${directory}: ${messageOf(error)}`)
       }
       watcher.on('error', (error) => { logger.error({ err: error }, 'watching the dynamic properties file failed') })
-      reading = load()
-      await reading
+      const first = loadAndTell(true)
+      reading = first.catch(() => {})
+      try {
+        await first
+      } catch (error) {
+        clearTimeout(timer)
+        watcher.close()
+        watcher = undefined
+        throw error
+      }
     },
     async write (key, value) {
       // In the same queue as the reads: a read never interleaves with this instance's write.
@@ -122,4 +148,8 @@ export function createFileSource (options: FileSourceOptions): DynamicSource {
       await reading
     }
   }
+}
+
+function messageOf (error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }
