@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino'
 import { ADMIN_ERROR_DEFINITIONS, type AdminErrorCode } from '../../errors.ts'
 import type { AppConfig } from '../../config/schema.ts'
-import type { DynamicConfig } from '../../config/dynamic.ts'
+import { breakerVariables, type DynamicConfig } from '../../config/dynamic.ts'
 import { envSecrets, type Secrets } from '../../config/secrets.ts'
 import type { Breakers } from '../../resilience/breakers.ts'
 import { windowStats } from '../../resilience/opossum-internals.ts'
@@ -84,17 +84,17 @@ export function buildAdminServer (options: AdminServerOptions): FastifyInstance 
     breakers: Object.values(breakers).map((breaker) => {
       const { circuit } = breaker
       const stats = windowStats(circuit)
-      const prefix = `BREAKER_${breaker.key.toUpperCase()}`
+      const variables = breakerVariables(breaker.key)
       return {
         key: breaker.key,
         name: circuit.name,
         group: circuit.group,
         state: circuit.opened ? 'OPEN' : circuit.halfOpen ? 'HALF_OPEN' : 'CLOSED',
         settings: {
-          timeoutMs: dynamic.getOr(`${prefix}_TIMEOUT_MS`, 0),
-          errorThresholdPercent: dynamic.getOr(`${prefix}_ERROR_THRESHOLD_PERCENT`, 0),
-          maxConcurrent: dynamic.getOr(`${prefix}_MAX_CONCURRENT`, 0),
-          resetMs: dynamic.getOr(`${prefix}_RESET_MS`, 0)
+          timeoutMs: dynamic.get(variables.timeoutMs),
+          errorThresholdPercent: dynamic.get(variables.errorThresholdPercent),
+          maxConcurrent: dynamic.get(variables.maxConcurrent),
+          resetMs: dynamic.get(variables.resetMs)
         },
         stats
       }
