@@ -4,7 +4,7 @@ import path from 'node:path'
 import { after, before } from 'node:test'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import sharp from 'sharp'
-import { startS3Server, type S3Server } from './s3-server.ts'
+import { startS3Server, type S3Server } from '../../scripts/peers/s3-server.ts'
 
 export interface S3Suite {
   /** The S3 server of the suite (started in `before`). */

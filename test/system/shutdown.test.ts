@@ -5,7 +5,7 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 import sharp from 'sharp'
 import { startService } from '../helpers/service-process.ts'
-import { startFakeEureka } from '../helpers/fake-eureka.ts'
+import { startFakeEureka } from '../../scripts/peers/fake-eureka.ts'
 
 let dir: string
 let env: Record<string, string>
