@@ -23,6 +23,7 @@ import { METRIC_NAMES, breakerMetricName } from '../src/observability/metric-nam
 import { BREAKER_NAMES, type BreakerKey } from '../src/resilience/breakers.ts'
 import { PARAMETERS, RULE_OVERRIDES } from '../src/transform/parameters.ts'
 import type { TransformationField } from '../src/transform/transformation.ts'
+import { writeGenerated } from './generated-files.ts'
 
 export const REFERENCE_DIR = path.resolve(import.meta.dirname, '../docs/reference')
 
@@ -407,22 +408,7 @@ export async function renderFiles (): Promise<Record<string, string>> {
 }
 
 async function main (argv: string[]): Promise<number> {
-  const check = argv.includes('--check')
-  let stale = 0
-  for (const [file, text] of Object.entries(await renderFiles())) {
-    const relative = path.relative(process.cwd(), file)
-    if (check) {
-      if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) {
-        process.stderr.write(`stale: ${relative} (run npm run docs)\n`)
-        stale++
-      }
-      continue
-    }
-    fs.mkdirSync(path.dirname(file), { recursive: true })
-    fs.writeFileSync(file, text)
-    process.stdout.write(`${relative}\n`)
-  }
-  return stale === 0 ? 0 : 1
+  return writeGenerated(await renderFiles(), argv, 'npm run docs')
 }
 
 if (import.meta.main) process.exitCode = await main(process.argv.slice(2))

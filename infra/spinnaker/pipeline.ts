@@ -17,6 +17,7 @@ import path from 'node:path'
 import { SETTINGS, type Environment } from '../cloudformation/environments.ts'
 import { HEALTH_CHECK_PATH, SERVICE, scaleInHeartbeatSeconds } from '../cloudformation/stack.ts'
 import { METRIC_NAMES, breakerMetricName } from '../../src/observability/metric-names.ts'
+import { writeGenerated } from '../../scripts/generated-files.ts'
 
 export const PIPELINES_DIR = path.join(import.meta.dirname, 'pipelines')
 export const CANARY_CONFIGS_DIR = path.join(import.meta.dirname, 'canary-configs')
@@ -338,22 +339,7 @@ export function renderFiles (): Record<string, string> {
 }
 
 function main (argv: string[]): number {
-  const check = argv.includes('--check')
-  let stale = 0
-  for (const [file, text] of Object.entries(renderFiles())) {
-    const relative = path.relative(process.cwd(), file)
-    if (check) {
-      if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) {
-        process.stderr.write(`out of date: ${relative} (run node infra/spinnaker/pipeline.ts)\n`)
-        stale++
-      }
-      continue
-    }
-    fs.mkdirSync(path.dirname(file), { recursive: true })
-    fs.writeFileSync(file, text)
-    process.stdout.write(`${relative}\n`)
-  }
-  return stale === 0 ? 0 : 1
+  return writeGenerated(renderFiles(), argv, 'node infra/spinnaker/pipeline.ts')
 }
 
 if (import.meta.main) process.exitCode = main(process.argv.slice(2))

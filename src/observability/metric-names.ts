@@ -25,7 +25,7 @@ export const METRIC_NAMES = {
   purgeCount: 'purge.count'
 } as const
 
-/** `breaker.<name>.<event>`; opossum's `halfOpen` event is spelled `halfopen`. */
+/** `breaker.<name>.<event>`: each circuit emits these names; opossum's `halfOpen` is also emitted as `halfopen`. */
 export const BREAKER_EVENTS = ['open', 'close', 'halfopen', 'fallback', 'timeout', 'failure'] as const
 
 export type BreakerEvent = typeof BREAKER_EVENTS[number]

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import StatsD from 'hot-shots'
-import { BREAKER_EVENTS, METRIC_NAMES, breakerMetricName, type BreakerEvent } from './metric-names.ts'
+import { BREAKER_EVENTS, METRIC_NAMES, breakerMetricName } from './metric-names.ts'
 import type { ServiceTags } from './service-tags.ts'
 
 /** The `statsd` slice of the configuration (`STATSD_*`). */
@@ -99,16 +99,6 @@ export interface Metrics {
   close: () => Promise<void>
 }
 
-/** opossum event → metric event. */
-const BREAKER_EVENT_SOURCES: Readonly<Record<BreakerEvent, string>> = {
-  open: 'open',
-  close: 'close',
-  halfopen: 'halfOpen',
-  fallback: 'fallback',
-  timeout: 'timeout',
-  failure: 'failure'
-}
-
 /**
  * A DogStatsD client over UDP. Metrics are buffered (see STATSD_MAX_DATAGRAM_BYTES): a datagram
  * leaves when the next metric would not fit, every STATSD_FLUSH_INTERVAL_MS, and on close().
@@ -200,11 +190,12 @@ export function createMetrics (settings: StatsdSettings, globalTags: GlobalTags,
       const listeners = BREAKER_EVENTS.map((event) => {
         const metric = breakerMetricName(name, event)
         const listener = (): void => { safely(() => { client.increment(metric, 1, { breaker: circuit.name }) }) }
-        circuit.on(BREAKER_EVENT_SOURCES[event], listener)
-        return { source: BREAKER_EVENT_SOURCES[event], listener }
+        // The resilience layer's circuits emit every event under its metric name (halfOpen as halfopen too).
+        circuit.on(event, listener)
+        return { event, listener }
       })
       return () => {
-        for (const { source, listener } of listeners) circuit.off(source, listener)
+        for (const { event, listener } of listeners) circuit.off(event, listener)
       }
     },
     cacheError (kind) {

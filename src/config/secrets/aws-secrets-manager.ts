@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { configErrorAt } from '../load.ts'
 import { checkSigningKeys, signingKeysOf, type SigningKeys } from '../schema.ts'
 import type { Secrets } from './types.ts'
+import { createPoller } from '../poller.ts'
 
 /** What the service needs of a Secrets Manager client (a fake one in tests). */
 export type SecretsManagerClientLike = Pick<SecretsManagerClient, 'send' | 'destroy'>
@@ -68,15 +69,11 @@ export interface PolledSecrets extends Secrets {
  */
 export function createSecretsManagerSecrets (options: SecretsManagerSecretsOptions): PolledSecrets {
   const logger = options.logger.child({ component: 'secrets', secretId: options.secretId })
-  const controller = new AbortController()
   let values: SecretValues | null = null
   let versionId: string | undefined
-  let failing = false
-  let timer: NodeJS.Timeout | undefined
-  let current: Promise<boolean> | undefined
 
-  async function read (): Promise<void> {
-    const output = await options.client.send(new GetSecretValueCommand({ SecretId: options.secretId }), { abortSignal: controller.signal })
+  async function read (signal: AbortSignal): Promise<void> {
+    const output = await options.client.send(new GetSecretValueCommand({ SecretId: options.secretId }), { abortSignal: signal })
     // A binary secret has no SecretString: the document is JSON text.
     if (output.SecretString === undefined) throw new Error('the secret has no SecretString (binary secrets are not supported)')
     // An unchanged version is not parsed again.
@@ -86,49 +83,26 @@ export function createSecretsManagerSecrets (options: SecretsManagerSecretsOptio
     versionId = output.VersionId
   }
 
-  async function pollOnce (): Promise<boolean> {
-    try {
-      await read()
-      if (failing) logger.info('reading the secret works again')
-      failing = false
-      return true
-    } catch (error) {
-      if (controller.signal.aborted) return false
-      if (!failing) logger.error({ reason: reasonOf(error) }, 'reading the secret failed; keeping the last good values')
-      failing = true
-      return false
-    }
-  }
-
-  function poll (): Promise<boolean> {
-    // Never two reads at once: a slow answer must not overwrite a newer one.
-    current ??= pollOnce().finally(() => { current = undefined })
-    return current
-  }
-
-  function scheduleNext (): void {
-    if (controller.signal.aborted) return
-    timer = setTimeout(() => { void poll().then(scheduleNext) }, options.pollMs)
-    timer.unref()
-  }
+  const poller = createPoller({
+    pollMs: options.pollMs,
+    read,
+    onFailure: (error, first) => { if (first) logger.error({ reason: reasonOf(error) }, 'reading the secret failed; keeping the last good values') },
+    onRecovery: () => { logger.info('reading the secret works again') }
+  })
 
   return {
     signingKeys: () => values?.signingKeys ?? {},
     adminToken: () => values?.adminToken ?? null,
-    poll,
+    poll: poller.poll,
     async start () {
       try {
-        await read()
+        await read(poller.signal)
       } catch (error) {
         throw configErrorAt('secrets.id', `cannot read secret ${JSON.stringify(options.secretId)}: ${reasonOf(error)}`)
       }
-      scheduleNext()
+      poller.schedule()
     },
-    async stop () {
-      controller.abort()
-      clearTimeout(timer)
-      await current
-    }
+    stop: poller.stop
   }
 }
 

@@ -1,6 +1,7 @@
 import { DynamoDBClient, PutItemCommand, paginateScan, type AttributeValue, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
 import type { Logger } from 'pino'
 import type { DynamicSource, SnapshotTarget } from '../dynamic/types.ts'
+import { createPoller } from '../poller.ts'
 
 export interface DynamoDbSourceOptions {
   client: DynamoDBClient
@@ -38,17 +39,12 @@ export function createDynamoDbSource (options: DynamoDbSourceOptions): DynamoDbS
   const keyAttribute = options.keyAttribute ?? 'key'
   const valueAttribute = options.valueAttribute ?? 'value'
   const logger = options.logger.child({ component: 'dynamic-config-dynamodb', table: options.table })
-  const controller = new AbortController()
-  let timer: NodeJS.Timeout | undefined
-  let failing = false
-  let current: Promise<boolean> | undefined
-
-  async function scan (): Promise<Record<string, string>> {
+  async function scan (signal: AbortSignal): Promise<Record<string, string>> {
     const values: Record<string, string> = {}
     const pages = paginateScan(
       { client: options.client, ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }) },
       { TableName: options.table },
-      { abortSignal: controller.signal }
+      { abortSignal: signal }
     )
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
@@ -60,36 +56,18 @@ export function createDynamoDbSource (options: DynamoDbSourceOptions): DynamoDbS
     return values
   }
 
-  async function pollOnce (): Promise<boolean> {
-    try {
-      const values = await scan()
-      if (failing) logger.info('dynamic properties table is reachable again')
-      failing = false
-      options.dynamic.apply(values, 'dynamodb')
-      return true
-    } catch (error) {
-      if (controller.signal.aborted) return false
-      if (!failing) logger.error({ err: error }, 'polling the dynamic properties table failed; keeping the last values')
+  const poller = createPoller({
+    pollMs: options.pollMs,
+    read: async (signal) => { options.dynamic.apply(await scan(signal), 'dynamodb') },
+    onFailure: (error, first) => {
+      if (first) logger.error({ err: error }, 'polling the dynamic properties table failed; keeping the last values')
       else logger.debug({ err: error }, 'polling the dynamic properties table still fails')
-      failing = true
-      return false
-    }
-  }
-
-  function poll (): Promise<boolean> {
-    // Never two scans at once: a slow table must not make results arrive out of order.
-    current ??= pollOnce().finally(() => { current = undefined })
-    return current
-  }
-
-  function scheduleNext (): void {
-    if (controller.signal.aborted) return
-    timer = setTimeout(() => { void poll().then(scheduleNext) }, options.pollMs)
-    timer.unref()
-  }
+    },
+    onRecovery: () => { logger.info('dynamic properties table is reachable again') }
+  })
 
   return {
-    poll,
+    poll: poller.poll,
     async write (key, value) {
       const text = typeof value === 'string' ? value : JSON.stringify(value)
       await options.client.send(new PutItemCommand({
@@ -98,7 +76,7 @@ export function createDynamoDbSource (options: DynamoDbSourceOptions): DynamoDbS
       }))
     },
     async start () {
-      const first = poll()
+      const first = poller.poll()
       let waited: NodeJS.Timeout | undefined
       const timedOut = new Promise<'timeout'>((resolve) => {
         waited = setTimeout(() => { resolve('timeout') }, options.initialTimeoutMs ?? DEFAULT_INITIAL_TIMEOUT_MS)
@@ -106,13 +84,9 @@ export function createDynamoDbSource (options: DynamoDbSourceOptions): DynamoDbS
       const outcome = await Promise.race([first, timedOut])
       clearTimeout(waited)
       if (outcome === 'timeout') logger.warn('the first poll of the dynamic properties table is slow; starting with the static values')
-      void first.then(scheduleNext)
+      void first.then(poller.schedule)
     },
-    async stop () {
-      controller.abort()
-      clearTimeout(timer)
-      await current
-    }
+    stop: poller.stop
   }
 }
 
