@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { describe, test, type TestContext } from 'node:test'
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
@@ -19,6 +17,7 @@ import { createBreaker } from '../../../src/resilience/breakers.ts'
 import { S3RVER_CREDENTIALS, S3RVER_REGION } from '../../../scripts/peers/s3-server.ts'
 import { useS3Suite } from '../../helpers/s3-suite.ts'
 import { BUCKET_PATH, buildTestApp } from '../../helpers/build-app.ts'
+import { closedPort } from '../../helpers/raw-http.ts'
 
 const ORIGINALS = 'originals'
 const CACHE = 'transformed-cache'
@@ -176,14 +175,6 @@ describe('shared transformed-image cache in S3 (CACHE_S3_BUCKET)', () => {
     assert.deepEqual(listed.Contents?.map((object) => object.Key), ['dropped/a'])
   })
 })
-
-async function closedPort (): Promise<number> {
-  const server = http.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 describe('the app wires the shared tier\'s failures to transformation.cache.error', () => {
   test('a cache bucket that does not exist: each failed read and write is counted with its kind', async (t) => {

@@ -15,6 +15,7 @@ import { createS3Origin } from '../../../src/origins/s3-origin.ts'
 import { createBreaker, type Breaker } from '../../../src/resilience/breakers.ts'
 import { S3RVER_CREDENTIALS, S3RVER_REGION } from '../../../scripts/peers/s3-server.ts'
 import { useS3Suite } from '../../helpers/s3-suite.ts'
+import { closedPort } from '../../helpers/raw-http.ts'
 
 const ORIGINALS = 'originals'
 const KEY_PREFIX = 'images/'
@@ -61,14 +62,6 @@ function startService (t: TestContext, options: { endpoint?: string, env?: Recor
 
 function errorCode (body: string): string {
   return (JSON.parse(body) as { error: { code: string } }).error.code
-}
-
-async function closedPort (): Promise<number> {
-  const server = http.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /**

@@ -7,6 +7,7 @@ import { S3ServiceException } from '@aws-sdk/client-s3'
 import CircuitBreaker from 'opossum'
 import { errors, request } from 'undici'
 import { isTimeout } from '../../../src/resilience/timeouts.ts'
+import { closedPort } from '../../helpers/raw-http.ts'
 
 /** A peer that takes requests and never answers them; `/head` sends the headers, then stalls. */
 let peer: http.Server
@@ -34,14 +35,6 @@ async function failureOf (work: () => Promise<unknown>): Promise<unknown> {
     return error
   }
   throw new Error('expected a failure')
-}
-
-async function closedPort (): Promise<number> {
-  const server = http.createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 const TIMEOUTS: ReadonlyArray<[string, () => Promise<unknown> | unknown]> = [
