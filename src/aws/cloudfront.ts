@@ -1,14 +1,10 @@
 import { CloudFrontClient, CreateInvalidationCommand, type CloudFrontClientConfig } from '@aws-sdk/client-cloudfront'
+import { awsClientConfig, type AwsClientSettings } from './client-config.ts'
 
-export interface CloudFrontSettings {
-  /** CloudFront is global; the SDK still needs a region to sign with. */
-  region: string
+/** CloudFront is global; the SDK still needs a region to sign with. */
+export interface CloudFrontSettings extends AwsClientSettings<NonNullable<CloudFrontClientConfig['credentials']>> {
   /** CDN_DISTRIBUTION_ID. */
   distributionId: string
-  /** A CloudFront-compatible endpoint (tests); AWS's own when absent. */
-  endpoint?: string
-  /** Static keys (tests); the default provider chain when absent. */
-  credentials?: NonNullable<CloudFrontClientConfig['credentials']>
   /** Attempts per call including the first (throttling and 5xx are retried with backoff). */
   maxAttempts?: number
   requestTimeoutMs?: number
@@ -29,9 +25,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10000
  */
 export function createCloudFrontInvalidator (settings: CloudFrontSettings): CloudFrontInvalidator {
   const client = new CloudFrontClient({
-    region: settings.region,
-    ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
-    ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
+    ...awsClientConfig(settings),
     maxAttempts: settings.maxAttempts ?? 3,
     requestHandler: { requestTimeout: settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true }
   })

@@ -1,6 +1,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
+import { awsClientConfig } from './client-config.ts'
 
 export interface S3ClientSettings {
   region: string
@@ -31,10 +32,8 @@ const DEFAULT_MAX_SOCKETS = 256
 export function createS3Client (settings: S3ClientSettings): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets ?? DEFAULT_MAX_SOCKETS }
   return new S3Client({
-    region: settings.region,
-    ...(settings.endpoint == null ? {} : { endpoint: settings.endpoint }),
+    ...awsClientConfig(settings),
     forcePathStyle: settings.forcePathStyle ?? false,
-    ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
     maxAttempts: settings.maxAttempts ?? 3,
     requestHandler: {
       httpAgent: new http.Agent(agentOptions),

@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { CreateTableCommand, DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { createDynamoDbClient } from '../../src/config/sources/dynamodb-source.ts'
+import { createDynamoDbClient } from '../../src/aws/dynamodb-client.ts'
 
 /** dynalite is untyped CommonJS; it returns a plain http.Server. */
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: Record<string, unknown>) => Server

@@ -33,7 +33,8 @@ export async function startDynamicSource (options: DynamicSourceOptions): Promis
     }
     case 'dynamodb': {
       if (settings.table === null) throw configErrorAt('dynamicConfig.table', 'is required when DYNAMIC_CONFIG_SOURCE=dynamodb')
-      const { createDynamoDbClient, createDynamoDbSource } = await import('../sources/dynamodb-source.ts')
+      const { createDynamoDbSource } = await import('../sources/dynamodb-source.ts')
+      const { createDynamoDbClient } = await import('../../aws/dynamodb-client.ts')
       // S3_REGION is the service's one AWS region setting; the table lives beside the buckets.
       const client = createDynamoDbClient({ region: config.s3.region, endpoint: settings.dynamodbEndpoint })
       const source = createDynamoDbSource({ client, table: settings.table, pollMs: settings.pollMs, dynamic, logger })

@@ -1,4 +1,4 @@
-import { DynamoDBClient, PutItemCommand, paginateScan, type AttributeValue, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
+import { DynamoDBClient, PutItemCommand, paginateScan, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { Logger } from 'pino'
 import type { DynamicSource, SnapshotTarget } from '../dynamic/types.ts'
 import { createPoller } from '../poller.ts'
@@ -97,22 +97,4 @@ function text (attribute: AttributeValue | undefined): string | undefined {
   if (attribute.N !== undefined) return attribute.N
   if (attribute.BOOL !== undefined) return String(attribute.BOOL)
   return undefined
-}
-
-export interface DynamoDbClientSettings {
-  region: string
-  /** DYNAMODB_ENDPOINT (dynalite, DynamoDB Local); AWS's own endpoint when null. */
-  endpoint?: string | null
-  /** Static keys (local stack, tests); the default provider chain when absent. */
-  credentials?: NonNullable<DynamoDBClientConfig['credentials']>
-}
-
-export function createDynamoDbClient (settings: DynamoDbClientSettings): DynamoDBClient {
-  return new DynamoDBClient({
-    region: settings.region,
-    ...(settings.endpoint == null ? {} : { endpoint: settings.endpoint }),
-    ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
-    // A poll repeats anyway; a couple of quick retries is enough, then the next poll tries again.
-    maxAttempts: 2
-  })
 }
