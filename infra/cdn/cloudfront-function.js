@@ -80,6 +80,18 @@ function routedPath (uri) {
   return path.replace(/\/(\.\/)+/g, '/').replace(/\/{2,}/g, '/')
 }
 
+/**
+ * `%61` and `a` are one URI (RFC 3986 §6.2.2.2), and the service decodes them alike: decoding the
+ * unreserved ones gives each image one cache key, so a purge's paths reach every spelling of it.
+ * Other escapes (`%2F`, `%20`, `%25`, non-ASCII) stay as sent; the service refuses them.
+ */
+function normalisedUri (uri) {
+  return uri.replace(/%([0-9A-Fa-f]{2})/g, function (escape, hex) {
+    const character = String.fromCharCode(parseInt(hex, 16))
+    return /^[A-Za-z0-9._~-]$/.test(character) ? character : escape
+  })
+}
+
 function refusal (requestId) {
   return {
     statusCode: 404,
@@ -99,6 +111,7 @@ function handler (event) {
   const request = event.request
   const requestId = requestIdOf(request, event.context)
   if (REFUSED_PATH.test(routedPath(request.uri))) return refusal(requestId)
+  request.uri = normalisedUri(request.uri)
   request.headers.accept = { value: CANONICAL_ACCEPT[acceptClass(headerValue(request, 'accept'))] }
   request.headers['x-request-id'] = { value: requestId }
   return request

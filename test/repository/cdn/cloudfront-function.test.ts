@@ -124,3 +124,20 @@ describe('CloudFront Function', () => {
     }
   })
 })
+
+describe('one cache key (and one invalidation path) per image, however the URL spells it', () => {
+  test('percent-encoded unreserved characters are decoded (RFC 3986 §6.2.2.2); other escapes stay as sent', () => {
+    const canonical = '/tenants/acme/domains/news/buckets/photos/images/2026/a.jpg'
+    for (const spelling of [
+      '/tenants/%61cme/domains/news/buckets/photos/images/2026/a.jpg',
+      '/tenants/acme/domains/news/buckets/photos/images/2026/%61.jpg',
+      '/tenants/acme/domains/%6E%65%77%73/buckets/photos/images/2026/a%2Ejpg',
+      canonical
+    ]) assert.equal(forwarded(viewerRequest(spelling)).uri, canonical, spelling)
+    assert.equal(forwarded(viewerRequest('/%73hots/images/2026/a.jpg')).uri, '/shots/images/2026/a.jpg')
+    // A slash, a space or a percent sign stay encoded: the service refuses them itself.
+    for (const kept of ['/shots/images/2026%2Fa.jpg', '/shots/images/a%20b.jpg', '/shots/images/a%25.jpg', '/shots/images/%E2%80%AE.jpg']) {
+      assert.equal(forwarded(viewerRequest(kept)).uri, kept)
+    }
+  })
+})
