@@ -38,5 +38,6 @@ export function outputIdentity (transformation: Transformation, quality: PlanSet
     if (format !== 'webp' && format !== 'avif') delete identity.lossless
     if (identity.progressive === (format === 'jpeg') || format === 'webp' || format === 'avif' || format === 'gif') delete identity.progressive
   }
-  return identity
+  // Sides derived from `ar` are added last: sorted keys make `w=100&ar=1:1` and `w=100&h=100` one key.
+  return Object.fromEntries(Object.entries(identity).toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as Transformation
 }

@@ -79,7 +79,9 @@ export function createTransformer (deps: TransformerDeps): (job: TransformJob) =
       // originals are in memory than transformations run.
       source = await job.readOriginal(signal)
       probed = await probeSource(source.input, settings.maxSourcePixels)
-      plan = planTransform(job.transformation, probed, job.accepts, settings, job.watermark?.placement ?? null)
+      // A passthrough is not rendered: like the image it describes, only the source pixel limit applies.
+      const planSettings = job.info?.passthrough === true ? { ...settings, maxOutputDimension: Infinity, maxOutputPixels: Infinity } : settings
+      plan = planTransform(job.transformation, probed, job.accepts, planSettings, job.watermark?.placement ?? null)
       // Everyone may have left during the read or the probe: then nothing is transformed at all.
       signal?.throwIfAborted()
     } catch (error) {

@@ -138,6 +138,16 @@ describe('ar: the aspect ratio of the delivered image', () => {
     }
   })
 
+  test('a side that follows from ar is the same output as one given: one cache entry', async (t) => {
+    const testApp = await app(t)
+    const given = await testApp.server.inject(`${BUCKET_PATH}/q.png?w=100&h=100`)
+    for (const query of ['w=100&ar=1:1', 'h=100&ar=1:1']) {
+      const derived = await testApp.server.inject(`${BUCKET_PATH}/q.png?${query}`)
+      assert.equal(derived.headers.etag, given.headers.etag, query)
+      assert.equal(derived.headers['x-cache'], 'HIT', query)
+    }
+  })
+
   test('one ratio is one cache entry: 32:18 is 16:9', async (t) => {
     const testApp = await app(t)
     const a = await testApp.server.inject(`${BUCKET_PATH}/q.png?ar=16:9`)

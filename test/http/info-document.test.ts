@@ -111,6 +111,17 @@ describe('fm=json: the info document', () => {
     assert.equal(placeholder.width, 16)
   })
 
+  test('an original beyond the output limits is described as it is delivered: untouched, not refused', async (t) => {
+    const app = await buildTestApp(t, { originals: { 'acme/news/photos/big.jpg': photo }, env: { LIMITS_MAX_OUTPUT_DIMENSION: '350' } })
+    const image = await app.server.inject(`${BUCKET_PATH}/big.jpg`)
+    assert.equal(image.statusCode, 200)
+    const info = await app.server.inject(`${BUCKET_PATH}/big.jpg?fm=json`)
+    assert.equal(info.statusCode, 200, info.body)
+    assert.deepEqual(info.json().output, await delivered(image.rawPayload))
+    // A transformation of it is still bounded, and so is its info document.
+    assert.equal((await app.server.inject(`${BUCKET_PATH}/big.jpg?rot=90&fm=json`)).statusCode, 400)
+  })
+
   test('alpha and animation are reported from the source', async (t) => {
     const { app } = await infoApp(t)
     const png = (await app.server.inject(`${BUCKET_PATH}/alpha.png?fm=json`)).json()
