@@ -22,8 +22,8 @@ import type { Watermark } from './watermark.ts'
  */
 export const STEPS: readonly Step[] = [orient, rotate, flip, region, resize, crop, blur, sharpen, flatten, colour, watermark, encode]
 
-/** The steps that decide what an output shows, without its finish and encoding (the info document's preview). */
-const FRAMING_STEPS: readonly Step[] = [orient, rotate, flip, region, resize, crop, colour]
+/** The steps that decide what an output shows, without sharpening, watermark and encoding (the info document's preview). */
+const FRAMING_STEPS: readonly Step[] = [orient, rotate, flip, region, resize, crop, blur, colour]
 
 // The libvips operation cache helps repeated identical operations, which a delivery service
 // rarely sees (the transformed-image cache absorbs those); it would only hold memory.

@@ -126,7 +126,7 @@ export function planTransform (
 /**
  * The plan of a small preview with the output's framing (region, crop, rotation, mirror) and at
  * most `maxSide` pixels a side: the info document's placeholders come from it, never from a
- * full-size render. Finishing (blur, sharpen, flattening, watermark) is left out.
+ * full-size render. Blur is kept (scaled); sharpening, flattening and the watermark are left out.
  */
 export function previewPlan (plan: Plan, maxSide: number): Plan {
   const scale = Math.min(1, maxSide / Math.max(plan.output.width, plan.output.height))
@@ -156,12 +156,16 @@ export function previewPlan (plan: Plan, maxSide: number): Plan {
     output,
     resize,
     crop,
-    blurSigma: 0,
+    // Blur stays, scaled with the preview: a placeholder must not show more than the image does.
+    blurSigma: plan.blurSigma === 0 ? 0 : Math.max(MIN_BLUR_SIGMA, plan.blurSigma * scale),
     sharpen: false,
     flatten: null,
     watermark: null
   })
 }
+
+/** libvips' smallest gaussian sigma. */
+const MIN_BLUR_SIGMA = 0.3
 
 interface Geometry {
   resize: Plan['resize']

@@ -122,6 +122,27 @@ describe('fm=json: the info document', () => {
     assert.equal((await app.server.inject(`${BUCKET_PATH}/big.jpg?rot=90&fm=json`)).statusCode, 400)
   })
 
+  test('a blurred output has a blurred placeholder: the info document shows no more than the image', async (t) => {
+    const { app } = await infoApp(t)
+    /** The pixel a quarter of the way across, on the middle row. */
+    const quarter = async (bytes: Buffer): Promise<number[]> => {
+      const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+      const offset = (Math.floor(info.height / 2) * info.width + Math.floor(info.width / 4)) * info.channels
+      return [data[offset] ?? 0, data[offset + 1] ?? 0, data[offset + 2] ?? 0]
+    }
+    const placeholderOf = async (query: string): Promise<Buffer> =>
+      Buffer.from(String((await app.server.inject(`${BUCKET_PATH}/a.jpg?${query}&fm=json`)).json().placeholder).split(',')[1] ?? '', 'base64')
+    // The photo is red on the left and blue on the right: blurred hard, its left quarter turns purple.
+    const image = await quarter((await app.server.inject(`${BUCKET_PATH}/a.jpg?w=100&blur=40`)).rawPayload)
+    const blurred = await quarter(await placeholderOf('w=100&blur=40'))
+    const plain = await quarter(await placeholderOf('w=100'))
+    assert.ok((plain[2] ?? 0) < 30, `unblurred: red, ${plain.join(',')}`)
+    assert.ok((image[2] ?? 0) > 40, `the blurred image carries blue: ${image.join(',')}`)
+    for (const channel of [0, 2]) {
+      assert.ok(Math.abs((blurred[channel] ?? 0) - (image[channel] ?? 0)) < 25, `placeholder ${blurred.join(',')} vs image ${image.join(',')}`)
+    }
+  })
+
   test('alpha and animation are reported from the source', async (t) => {
     const { app } = await infoApp(t)
     const png = (await app.server.inject(`${BUCKET_PATH}/alpha.png?fm=json`)).json()
