@@ -5,6 +5,7 @@ import path from 'node:path'
 import type { Logger } from 'pino'
 import type { DynamicSource, SnapshotTarget } from '../dynamic/types.ts'
 import { configErrorAt } from '../load.ts'
+import lockfile from 'proper-lockfile'
 
 /** What one read of the file did: `unchanged` is the same text as the last applied one. */
 export type FileReadOutcome = 'applied' | 'unchanged' | 'unreadable' | 'malformed'
@@ -21,6 +22,11 @@ export interface FileSourceOptions {
 }
 
 const DEFAULT_DEBOUNCE_MS = 200
+
+/** A writer that died holding the lock loses it after this long. */
+const LOCK_STALE_MS = 10_000
+/** Waits for another instance's write (milliseconds each): a merge takes a few. */
+const LOCK_RETRIES = { retries: 50, minTimeout: 5, maxTimeout: 100 }
 
 /**
  * Dynamic properties from a JSON file, re-read when it changes. The folder is watched rather than
@@ -83,7 +89,20 @@ export function createFileSource (options: FileSourceOptions): DynamicSource {
     options.onRead?.(outcome)
   }
 
+  /**
+   * Read, merge and replace under a lock (`<file>.lock`, a directory made atomically) that every
+   * instance writing the file takes: two purges at the same moment must not save over each other.
+   */
   async function merge (key: string, value: unknown): Promise<void> {
+    const release = await lockfile.lock(file, { realpath: false, stale: LOCK_STALE_MS, retries: LOCK_RETRIES })
+    try {
+      await mergeLocked(key, value)
+    } finally {
+      await release()
+    }
+  }
+
+  async function mergeLocked (key: string, value: unknown): Promise<void> {
     let document: Record<string, unknown> = {}
     try {
       const parsed: unknown = JSON.parse(await fsp.readFile(file, 'utf8'))

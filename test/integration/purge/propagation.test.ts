@@ -132,6 +132,28 @@ describe('purges reach every instance through the dynamic-configuration source',
     assert.deepEqual(fs.readdirSync(dir), ['dynamic.json'], 'no temporary file is left behind')
   })
 
+  test('file: two instances purging at the same moment keep both records (writers take turns)', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-images-dynamic-'))
+    t.after(() => { fs.rmSync(dir, { recursive: true, force: true }) })
+    const file = path.join(dir, 'dynamic.json')
+    fs.writeFileSync(file, JSON.stringify({ QUALITY_JPEG: 73 }))
+    const env = { DYNAMIC_CONFIG_SOURCE: 'file', DYNAMIC_CONFIG_FILE: file }
+    const a = await instance(t, env)
+    const b = await instance(t, env)
+    const rounds = 10
+    for (let round = 0; round < rounds; round++) {
+      await Promise.all([
+        purge(a, { ...IMAGE, imageId: `a-${round}.jpg` }),
+        purge(b, { ...IMAGE, imageId: `b-${round}.jpg` })
+      ])
+    }
+    const document = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>
+    const records = Object.keys(document).filter((key) => key.startsWith('purge:'))
+    assert.equal(records.length, 2 * rounds, `records kept: ${records.length} of ${2 * rounds}`)
+    assert.equal(document.QUALITY_JPEG, 73)
+    assert.deepEqual(fs.readdirSync(dir), ['dynamic.json'], 'no lock or temporary file is left behind')
+  })
+
   test('a purge that cannot be published is a 503 and purges nothing, here or elsewhere', async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-images-dynamic-'))
     t.after(() => { fs.rmSync(dir, { recursive: true, force: true }) })
